@@ -1,0 +1,49 @@
+/** The frozen, typed configuration built once at start from the environment (SPEC §9). */
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface RedisTlsOptions {
+  enabled: boolean;
+  rejectUnauthorized: boolean;
+}
+
+export type RedisConfig =
+  | {
+      mode: 'single';
+      /** REDIS_URL when given; otherwise host/port/password/db. */
+      url: string | null;
+      host: string;
+      port: number;
+      password: string | null;
+      db: number;
+      tls: RedisTlsOptions;
+    }
+  | {
+      mode: 'cluster';
+      nodes: { host: string; port: number }[];
+      password: string | null;
+      tls: RedisTlsOptions;
+    };
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  /** null = embedded in-memory store (no REDIS_URL / REDIS_HOST / REDIS_CLUSTER_NODES). */
+  redis: RedisConfig | null;
+  logLevel: LogLevel;
+  /** null = generate a random token at start and log it once. */
+  adminToken: string | null;
+  /** null = no CORS headers; '*' = any origin without credentials; list = exact origins. */
+  corsOrigins: '*' | string[] | null;
+  tenantCacheTtlMs: number;
+  tenantsFile: string | null;
+  upstreamTimeoutMs: number;
+  maxBodyBytes: number;
+  rateLimitFailureMode: 'open' | 'closed';
+  jwtClockToleranceS: number;
+  jwksAllowHttp: boolean;
+  /** Express "trust proxy" value: false, true, a hop count, or a comma list of addresses/subnets. */
+  trustProxy: boolean | number | string;
+  shutdownGraceMs: number;
+}
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

@@ -1,0 +1,65 @@
+/**
+ * Every response the gateway produces itself is one of these, rendered as RFC 9457 problem JSON.
+ * `code` is the stable SPEC §5.4 / §6 code clients and dashboards match on.
+ */
+export class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly detail: string,
+    /** Extra members of the problem document (e.g. `errors` for invalid_tenant). */
+    readonly extra?: Record<string, unknown>,
+    /** Extra response headers (e.g. WWW-Authenticate, Retry-After). */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(detail);
+    this.name = 'GatewayError';
+  }
+}
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+export const badPath = (detail: string) => new GatewayError(400, 'bad_path', detail);
+export const missingApiKey = () => new GatewayError(401, 'missing_api_key', 'The X-API-Key header is required.');
+export const invalidApiKey = () => new GatewayError(401, 'invalid_api_key', 'The API key is not valid.');
+export const tenantDisabled = () => new GatewayError(403, 'tenant_disabled', 'The tenant is disabled.');
+export const routeNotAllowed = (method: string, path: string) =>
+  new GatewayError(403, 'route_not_allowed', `No allowed route matches ${method} ${path}.`);
+export const missingJwt = () =>
+  new GatewayError(401, 'missing_jwt', 'A bearer token is required for this route.', undefined, {
+    'WWW-Authenticate': 'Bearer',
+  });
+export const invalidJwt = (detail: string) =>
+  new GatewayError(401, 'invalid_jwt', detail, undefined, {
+    'WWW-Authenticate': 'Bearer error="invalid_token"',
+  });
+export const payloadTooLarge = (limit: number) =>
+  new GatewayError(413, 'payload_too_large', `The request body exceeds ${limit} bytes.`);
+export const tenantMisconfigured = () =>
+  new GatewayError(500, 'tenant_misconfigured', 'The tenant configuration is invalid.');
+export const upstreamUnavailable = () =>
+  new GatewayError(502, 'upstream_unavailable', 'The upstream service could not be reached.');
+export const stateUnavailable = () =>
+  new GatewayError(503, 'state_unavailable', 'The gateway state store is unavailable.');
+export const upstreamTimeout = () =>
+  new GatewayError(504, 'upstream_timeout', 'The upstream service did not respond in time.');
+export const notFound = (detail = 'No such resource.') => new GatewayError(404, 'not_found', detail);
+
+export const invalidAdminToken = () =>
+  new GatewayError(401, 'invalid_admin_token', 'A valid X-Admin-Token header is required.');
+export const tenantExists = (id: string) => new GatewayError(409, 'tenant_exists', `Tenant "${id}" already exists.`);
+export const tenantNotFound = (id: string) =>
+  new GatewayError(404, 'tenant_not_found', `Tenant "${id}" does not exist.`);
+export const keyNotFound = (keyId: string) => new GatewayError(404, 'key_not_found', `Key "${keyId}" does not exist.`);
+export const invalidTenant = (errors: ValidationIssue[]) =>
+  new GatewayError(400, 'invalid_tenant', `The tenant has ${errors.length} problem(s).`, { errors });
+export const invalidRequest = (errors: ValidationIssue[]) =>
+  new GatewayError(400, 'invalid_request', `The request has ${errors.length} problem(s).`, { errors });
+export const unsupportedMediaType = () =>
+  new GatewayError(415, 'unsupported_media_type', 'Request bodies must be application/json.');
+export const malformedJson = (detail: string) => new GatewayError(400, 'malformed_json', detail);
+export const adminBodyTooLarge = () =>
+  new GatewayError(413, 'payload_too_large', 'Admin request bodies are limited to 1 MiB.');

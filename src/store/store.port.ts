@@ -1,0 +1,66 @@
+/**
+ * The state-store contract. Both adapters (Redis, embedded memory) implement it and pass the same
+ * contract suite. No ioredis types leak past this file.
+ *
+ * Layout (SPEC §4), shared with hand-written data:
+ *   tenant:<tenantId>                 tenant JSON string
+ *   tenant:byApiKey:<sha256 hex>      tenant id (optionally with a Redis expiry = key expiry)
+ * Keys of our own, hash-tagged by tenant so per-tenant keys share one cluster slot:
+ *   gw:{<tenantId>}:keys              hash keyId -> KeyRecord JSON
+ *   gw:{<tenantId>}:bucket            rate-limit bucket (later)
+ *   gw:invalidate                     pub/sub channel (later)
+ */
+export const STATE_STORE = Symbol('STATE_STORE');
+
+export interface KeyRecord {
+  keyId: string;
+  /** SHA-256 hex of the API key. Never returned by the admin API. */
+  hash: string;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+export interface KeyLookup {
+  tenantId: string;
+  /** Epoch ms at which the mapping expires, or null when it never does. */
+  expiresAtMs: number | null;
+}
+
+export type StoreStatus = 'ready' | 'down';
+
+export interface StateStore {
+  readonly kind: 'redis' | 'memory';
+
+  /** Raw tenant JSON at tenant:<id>, or null. */
+  getTenant(id: string): Promise<string | null>;
+  /** Writes tenant:<id>. With `onlyIfAbsent`, returns false (and writes nothing) if it exists. */
+  putTenant(id: string, json: string, onlyIfAbsent?: boolean): Promise<boolean>;
+  /** Removes tenant:<id>, every key mapping listed in its key metadata, the metadata, and its bucket. Returns false if the tenant did not exist. */
+  deleteTenant(id: string): Promise<boolean>;
+  /** Every tenant id present (tenant:<id>, excluding tenant:byApiKey:*), via SCAN on Redis. */
+  listTenantIds(): Promise<string[]>;
+
+  /** tenant:byApiKey:<hash> -> tenant id with its expiry, in one round trip. */
+  lookupKey(hash: string): Promise<KeyLookup | null>;
+  /** Writes the mapping (expiring at record.expiresAt, if any) and the metadata. */
+  addKey(tenantId: string, record: KeyRecord): Promise<void>;
+  /** Metadata of the tenant's keys (expired ones excluded). */
+  listKeys(tenantId: string): Promise<KeyRecord[]>;
+  /** Deletes the mapping and the metadata; returns the removed record or null. */
+  removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null>;
+
+  /** True when the store answers now. */
+  ping(): Promise<boolean>;
+  status(): StoreStatus;
+  /** Called on every transition between ready and down. */
+  onStatusChange(listener: (status: StoreStatus) => void): void;
+  close(): Promise<void>;
+}
+
+/** Thrown by adapters when the backing store cannot answer (Redis down, timeout). */
+export class StoreUnavailableError extends Error {
+  constructor(message = 'state store unavailable', options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
