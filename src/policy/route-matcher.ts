@@ -1,0 +1,88 @@
+import { tenantMisconfigured } from '../errors/gateway-error';
+import type { AllowedRoute } from '../tenants/tenant.model';
+import { normalizePath } from './path-normalizer';
+
+/** The outcome of matching one request; `route` is null when no allowed route covers the path. */
+export interface RouteMatch {
+  readonly route: AllowedRoute | null;
+  readonly methodAllowed: boolean;
+}
+
+interface CompiledRoute {
+  /** The normalized route path without trailing `/`; `''` for the root route. */
+  readonly prefix: string;
+  /** Upper-cased allowed methods; null when the route allows every method. */
+  readonly methods: ReadonlySet<string> | null;
+  /** Prebuilt results so that matching allocates nothing. */
+  readonly allowed: RouteMatch;
+  readonly denied: RouteMatch;
+}
+
+/** A tenant's routes prepared once per tenant load: longest prefix first. */
+export interface CompiledRoutes {
+  readonly entries: readonly CompiledRoute[];
+}
+
+const NO_MATCH: RouteMatch = Object.freeze({ route: null, methodAllowed: false });
+
+/**
+ * Prepares `routes` for `matchRoute`. Route paths go through `normalizePath` so that they are
+ * compared in the same canonical form as requests (`/v1/%7Eme` is `/v1/~me`). Throws
+ * `tenantMisconfigured` for a route path that cannot be normalized: failing closed beats silently
+ * dropping a route whose restrictions would then fall back to a shorter, laxer one.
+ */
+export function compileRoutes(routes: readonly AllowedRoute[]): CompiledRoutes {
+  const entries = routes.map(compileRoute);
+  // Stable sort: of two identical paths the first listed decides (validation should reject duplicates).
+  entries.sort((a, b) => b.prefix.length - a.prefix.length);
+  return Object.freeze({ entries: Object.freeze(entries) });
+}
+
+function compileRoute(route: AllowedRoute): CompiledRoute {
+  let normalized: string;
+  try {
+    normalized = normalizePath(route.path);
+  } catch {
+    throw tenantMisconfigured();
+  }
+  const prefix = normalized.endsWith('/') ? normalized.slice(0, -1) : normalized;
+  const methods = route.methods ? new Set(route.methods.map((m) => m.toUpperCase())) : null;
+  return {
+    prefix,
+    methods,
+    allowed: Object.freeze({ route, methodAllowed: true }),
+    denied: Object.freeze({ route, methodAllowed: false }),
+  };
+}
+
+/**
+ * SPEC §3. `path` must already be normalized (`normalizePath`). The longest route whose path
+ * equals `path` or is a prefix of it ending on a segment boundary decides; case-sensitive.
+ * When that route lists `methods` and `method` is not among them the request is denied, and
+ * shorter routes get no second chance: the most specific policy wins. HEAD is not implied by
+ * GET: a route must list every method it allows, so nothing is allowed implicitly.
+ * Accepts raw routes for convenience (compiled on every call); the hot path passes `CompiledRoutes`.
+ */
+export function matchRoute(
+  routes: CompiledRoutes | readonly AllowedRoute[],
+  path: string,
+  method: string,
+): RouteMatch {
+  const { entries } = isCompiled(routes) ? routes : compileRoutes(routes);
+  for (const entry of entries) {
+    if (!coversPath(entry.prefix, path)) continue;
+    if (entry.methods === null || entry.methods.has(method.toUpperCase())) return entry.allowed;
+    return entry.denied;
+  }
+  return NO_MATCH;
+}
+
+function isCompiled(routes: CompiledRoutes | readonly AllowedRoute[]): routes is CompiledRoutes {
+  return !Array.isArray(routes);
+}
+
+/** True when `path` equals `prefix` or continues it with `/`; the root prefix `''` covers all. */
+function coversPath(prefix: string, path: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  return path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f;
+}
