@@ -11,7 +11,6 @@ module.exports = {
   // jose 6 is ESM-only: let ts-jest transform it for jest's CommonJS runtime.
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts'],
 };

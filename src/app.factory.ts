@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module';
+import type { GatewayConfig } from './config/config.types';
+import { corsMiddleware } from './http/cors.middleware';
+import { jsonBodyMiddleware } from './http/json-body.middleware';
+import { Lifecycle } from './lifecycle/lifecycle.service';
+import type { Logger } from './observability/logger';
+import { NestLogger } from './observability/nest-logger';
+import { requestContextMiddleware } from './observability/request-context.middleware';
+
+/** Never run with an empty or default admin token: without ADMIN_TOKEN, generate one and log it once. */
+export function resolveAdminToken(config: Readonly<GatewayConfig>, logger: Logger): Readonly<GatewayConfig> {
+  if (config.adminToken) return config;
+  const adminToken = randomBytes(24).toString('base64url');
+  // The one place a secret is logged, on purpose: the operator has no other way to learn it.
+  logger.warn({ category: 'system', generatedAdminToken: adminToken }, 'ADMIN_TOKEN is not set: generated one for this process');
+  return Object.freeze({ ...config, adminToken });
+}
+
+/**
+ * Builds the gateway exactly as production runs it (main.ts and the e2e tests both call this):
+ * Nest parses no /api body, Express adds no X-Powered-By, and request context and CORS come
+ * before any guard.
+ */
+export async function createApp(config: Readonly<GatewayConfig>, logger: Logger): Promise<NestExpressApplication> {
+  const resolved = resolveAdminToken(config, logger);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config: resolved, logger }), {
+    bodyParser: false,
+    abortOnError: false,
+    logger: new NestLogger(logger),
+  });
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+  app.use(requestContextMiddleware(logger, app.get(Lifecycle)));
+  if (config.corsOrigins !== null) app.use(corsMiddleware(config.corsOrigins));
+  app.use('/admin', jsonBodyMiddleware());
+  await app.init();
+  return app;
+}

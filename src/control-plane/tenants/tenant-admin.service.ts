@@ -1,0 +1,92 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
+import {
+  GatewayError,
+  invalidTenant,
+  tenantExists,
+  tenantMisconfigured,
+  tenantNotFound,
+  type ValidationIssue,
+} from '../../errors/gateway-error';
+import { STATE_STORE, type StateStore } from '../../store/store.port';
+import { TenantResolver } from '../../tenants/tenant-resolver';
+import type { Tenant } from '../../tenants/tenant.model';
+import { TenantRepository } from '../../tenants/tenant.repository';
+import { validateTenant } from '../../tenants/tenant.validator';
+
+export interface TenantListing {
+  tenants: Tenant[];
+  /** Stored tenants that fail validation (hand-written typos): never served, shown to be fixed. */
+  invalidTenants: { id: string; errors: ValidationIssue[] }[];
+}
+
+/** Tenant CRUD over the SPEC §4 layout; every change drops this replica's cached answers at once. */
+@Injectable()
+export class TenantAdminService {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(STATE_STORE) private readonly store: StateStore,
+    @Inject(TenantRepository) private readonly repository: TenantRepository,
+    @Inject(TenantResolver) private readonly resolver: TenantResolver,
+  ) {}
+
+  async list(): Promise<TenantListing> {
+    const listing: TenantListing = { tenants: [], invalidTenants: [] };
+    for (const id of await this.store.listTenantIds()) {
+      const loaded = await this.repository.load(id);
+      if (loaded === null) continue; // deleted between SCAN and GET
+      if (loaded.kind === 'ok') listing.tenants.push(loaded.tenant);
+      else listing.invalidTenants.push({ id, errors: loaded.errors });
+    }
+    return listing;
+  }
+
+  async get(id: string): Promise<Tenant> {
+    const loaded = await this.repository.load(id);
+    if (loaded === null) throw tenantNotFound(id);
+    if (loaded.kind === 'invalid') {
+      const error = tenantMisconfigured();
+      throw new GatewayError(error.status, error.code, error.detail, { errors: loaded.errors });
+    }
+    return loaded.tenant;
+  }
+
+  async create(body: unknown): Promise<Tenant> {
+    const tenant = this.validate(body);
+    if (!(await this.repository.save(tenant, true))) throw tenantExists(tenant.id);
+    this.resolver.invalidateAll();
+    return tenant;
+  }
+
+  /** Replaces (or creates) tenant `id`; `created` tells which. */
+  async replace(id: string, body: unknown): Promise<{ tenant: Tenant; created: boolean }> {
+    const withId = isObject(body) && body.id === undefined ? { ...body, id } : body;
+    const tenant = this.validate(withId);
+    if (tenant.id !== id) throw invalidTenant([{ path: 'id', message: `must equal the tenant id in the URL ("${id}")` }]);
+    const existed = (await this.store.getTenant(id)) !== null;
+    await this.repository.save(tenant);
+    this.resolver.invalidateAll();
+    return { tenant, created: !existed };
+  }
+
+  async delete(id: string): Promise<void> {
+    const removed = await this.store.deleteTenant(id);
+    this.resolver.invalidateAll();
+    if (!removed) throw tenantNotFound(id);
+  }
+
+  /** Throws 404 unless tenant `id` exists (valid or not). */
+  async assertExists(id: string): Promise<void> {
+    if ((await this.store.getTenant(id)) === null) throw tenantNotFound(id);
+  }
+
+  private validate(body: unknown): Tenant {
+    const result = validateTenant(body, { jwksAllowHttp: this.config.jwksAllowHttp });
+    if (!result.ok) throw invalidTenant(result.errors);
+    return result.tenant;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

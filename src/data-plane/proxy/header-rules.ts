@@ -1,0 +1,64 @@
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus the legacy ones proxies conventionally drop. */
+// Expect is answered by this server (100 Continue) and is not repeated upstream.
+const HOP_BY_HOP = ['expect', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
+
+/** Credentials of the gateway itself and identity headers only the gateway may set. */
+const GATEWAY_ONLY = ['x-api-key', 'x-admin-token', 'x-tenant-id'];
+
+export interface ForwardedFor {
+  tenantId: string;
+  requestId: string;
+  clientIp: string | undefined;
+  proto: string;
+  host: string | undefined;
+  authSubject?: string;
+}
+
+/**
+ * SPEC §5.3, applied in place to the incoming headers that http-proxy copies to the upstream.
+ * Transfer-Encoding stays: it is how Node knows to frame a streamed body of unknown length.
+ * Returns the client's Connection header, which the caller restores once the copy is made.
+ */
+export function applyUpstreamHeaderRules(headers: IncomingHttpHeaders, fwd: ForwardedFor): string | undefined {
+  const connection = headers.connection;
+  // Headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+  if (typeof connection === 'string') {
+    for (const name of connection.split(',')) {
+      const key = name.trim().toLowerCase();
+      if (key !== '' && key !== 'transfer-encoding') delete headers[key];
+    }
+  }
+  for (const name of HOP_BY_HOP) delete headers[name];
+  for (const name of GATEWAY_ONLY) delete headers[name];
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith('x-auth-')) delete headers[name];
+  }
+
+  headers['x-tenant-id'] = fwd.tenantId;
+  headers['x-request-id'] = fwd.requestId;
+  if (fwd.clientIp !== undefined) {
+    const prior = headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = prior ? `${prior}, ${fwd.clientIp}` : fwd.clientIp;
+  }
+  headers['x-forwarded-proto'] = fwd.proto;
+  if (fwd.host !== undefined) headers['x-forwarded-host'] = fwd.host;
+  if (fwd.authSubject !== undefined) headers['x-auth-subject'] = fwd.authSubject;
+  return connection;
+}
+
+/** Hop-by-hop headers of the upstream's response that must not reach the client. */
+export function stripResponseHopByHop(headers: IncomingHttpHeaders): void {
+  const connection = headers.connection;
+  if (typeof connection === 'string') {
+    for (const name of connection.split(',')) {
+      const key = name.trim().toLowerCase();
+      if (key !== '' && key !== 'close' && key !== 'keep-alive' && key !== 'transfer-encoding') delete headers[key];
+    }
+  }
+  delete headers['keep-alive'];
+  delete headers['proxy-connection'];
+  delete headers['trailer'];
+  delete headers['upgrade'];
+}

@@ -1,0 +1,158 @@
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import httpProxy from 'http-proxy';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
+import { badPath, GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
+import { sendProblem } from '../../errors/problem';
+import { LOGGER, type Logger } from '../../observability/logger';
+import type { RequestContext } from '../../observability/request-context';
+import type { Tenant } from '../../tenants/tenant.model';
+import { applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
+import { UpstreamAgents } from './upstream-agents';
+
+interface UpstreamTarget {
+  protocol: string;
+  host: string;
+  port: number;
+  /** Path prefix of upstreamBaseUrl, without a trailing '/'. */
+  prefix: string;
+  origin: string;
+  secure: boolean;
+}
+
+/** One proxied request's state, found from http-proxy's process-wide events. */
+interface Exchange {
+  upstreamReq?: ClientRequest;
+  timedOut: boolean;
+  failed: boolean;
+}
+
+type ProxiedRequest = IncomingMessage & { ip?: string; protocol?: string };
+
+/**
+ * Streams an authorized request to the tenant's upstream with http-proxy: neither body is buffered,
+ * the body limit is enforced by Content-Length and while streaming, and every failure becomes the
+ * SPEC problem response (502/504/413) or, once the response has started, a cut connection.
+ */
+@Injectable()
+export class ProxyService implements OnApplicationShutdown {
+  private readonly proxy = httpProxy.createProxyServer({});
+  private readonly agents = new UpstreamAgents();
+  private readonly targets = new WeakMap<Tenant, UpstreamTarget>();
+  private readonly exchanges = new WeakMap<IncomingMessage, Exchange>();
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
+      const exchange = this.exchanges.get(req);
+      if (exchange === undefined) return;
+      exchange.upstreamReq = proxyReq;
+      // http-proxy aborts a timed-out request with a generic socket error: remember why.
+      proxyReq.once('timeout', () => (exchange.timedOut = true));
+    });
+    this.proxy.on('proxyRes', (proxyRes) => stripResponseHopByHop(proxyRes.headers));
+  }
+
+  forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext, tenant: Tenant, path: string): void {
+    const limit = tenant.maxBodyBytes ?? this.config.maxBodyBytes;
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) throw payloadTooLarge(limit);
+
+    const target = this.targetOf(tenant);
+    const forwardPath = target.prefix + path;
+    // http-proxy's urlJoin rewrites "http:/" to "http://"; refuse rather than forward another path.
+    if (forwardPath.includes('http:/') || forwardPath.includes('https:/')) {
+      throw badPath('The path contains a sequence that cannot be forwarded unchanged.');
+    }
+
+    const clientConnection = applyUpstreamHeaderRules(req.headers, {
+      tenantId: tenant.id,
+      requestId: ctx.requestId,
+      clientIp: req.ip ?? req.socket.remoteAddress,
+      proto: req.protocol ?? 'http',
+      host: req.headers.host,
+      authSubject: ctx.authSubject,
+    });
+    // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.
+    req.url = forwardPath + (ctx.query ?? '');
+
+    const exchange: Exchange = { timedOut: false, failed: false };
+    this.exchanges.set(req, exchange);
+    this.proxy.web(
+      req,
+      res,
+      {
+        target: target as unknown as httpProxy.ProxyTargetUrl,
+        agent: this.agents.for(target.origin, target.secure),
+        changeOrigin: true,
+        toProxy: true,
+        xfwd: false,
+        proxyTimeout: this.config.upstreamTimeoutMs,
+      },
+      (err) => this.fail(res, ctx, exchange, exchange.timedOut ? upstreamTimeout() : upstreamUnavailable(), err),
+    );
+    // The upstream's copy of the headers is made; the client's Connection header still governs our side.
+    if (clientConnection !== undefined) req.headers.connection = clientConnection;
+
+    // A client that goes away aborts its upstream request.
+    res.once('close', () => {
+      if (!res.writableFinished) exchange.upstreamReq?.destroy();
+    });
+
+    if (declared === undefined && limit < Number.MAX_SAFE_INTEGER) {
+      let received = 0;
+      const onData = (chunk: Buffer) => {
+        received += chunk.length;
+        if (received <= limit) return;
+        req.off('data', onData);
+        req.unpipe();
+        exchange.upstreamReq?.destroy();
+        this.fail(res, ctx, exchange, payloadTooLarge(limit));
+      };
+      req.on('data', onData);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.proxy.close();
+    this.agents.destroyAll();
+  }
+
+  private fail(res: ServerResponse, ctx: RequestContext, exchange: Exchange, error: GatewayError, cause?: Error): void {
+    if (exchange.failed) return;
+    exchange.failed = true;
+    if (error.status >= 500) {
+      this.logger.warn(
+        { category: 'request', requestId: ctx.requestId, tenantId: ctx.tenant?.id, code: error.code, cause: cause?.message },
+        'upstream request failed',
+      );
+    }
+    if (res.headersSent) {
+      // Mid-response there is no way to signal an error but to cut the connection.
+      res.destroy();
+      return;
+    }
+    ctx.errorCode = error.code;
+    sendProblem(res, error, ctx.requestId);
+  }
+
+  private targetOf(tenant: Tenant): UpstreamTarget {
+    let target = this.targets.get(tenant);
+    if (target === undefined) {
+      const url = new URL(tenant.upstreamBaseUrl);
+      const secure = url.protocol === 'https:';
+      target = {
+        protocol: url.protocol,
+        host: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port ? Number(url.port) : secure ? 443 : 80,
+        prefix: url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, ''),
+        origin: url.origin,
+        secure,
+      };
+      this.targets.set(tenant, target);
+    }
+    return target;
+  }
+}

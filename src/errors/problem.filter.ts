@@ -1,0 +1,42 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import { LOGGER, type Logger } from '../observability/logger';
+import { contextOf } from '../observability/request-context';
+import { requestIdFrom } from '../observability/request-id';
+import { GatewayError } from './gateway-error';
+import { sendProblem } from './problem';
+
+/** Nest's own HTTP errors (unknown route, wrong method) in our problem-JSON shape. */
+function fromHttpException(err: HttpException): GatewayError {
+  const status = err.getStatus();
+  const code = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : `http_${status}`;
+  return new GatewayError(status, code, status === 404 ? 'No such resource.' : err.message);
+}
+
+/** Every error that reaches Nest leaves as RFC 9457 problem JSON (SPEC §5.4); nothing else does. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const req = http.getRequest<import('node:http').IncomingMessage>();
+    const res = http.getResponse<ServerResponse>();
+    const ctx = contextOf(req);
+    const requestId = ctx?.requestId ?? requestIdFrom(undefined);
+
+    let error: GatewayError;
+    if (exception instanceof GatewayError) error = exception;
+    else if (exception instanceof HttpException) error = fromHttpException(exception);
+    else {
+      this.logger.error({ category: 'system', requestId, err: exception }, 'unhandled error');
+      error = new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.');
+    }
+    if (ctx) ctx.errorCode = error.code;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendProblem(res, error, requestId);
+  }
+}

@@ -1,0 +1,51 @@
+import 'reflect-metadata';
+import { createApp } from './app.factory';
+import { ConfigError, loadConfig, loadDotEnv } from './config/config.loader';
+import { drainAndClose } from './lifecycle/shutdown';
+import { createLogger } from './observability/logger';
+
+async function bootstrap(): Promise<void> {
+  let config;
+  try {
+    loadDotEnv();
+    config = loadConfig(process.env);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel);
+  const app = await createApp(config, logger);
+  await app.listen(config.port, config.host);
+  if (config.redis === null) {
+    logger.warn(
+      { category: 'system' },
+      'no REDIS_URL, REDIS_HOST or REDIS_CLUSTER_NODES: using the embedded in-memory store (one process only; state is lost on exit)',
+    );
+  }
+  logger.info({ category: 'system', host: config.host, port: config.port, store: config.redis?.mode ?? 'memory' }, 'gateway started');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ category: 'system', signal }, 'signal received');
+    drainAndClose(app, config.shutdownGraceMs, logger)
+      .then(() => {
+        logger.info({ category: 'system' }, 'gateway stopped');
+        logger.flush(() => process.exit(0));
+      })
+      .catch((err: unknown) => {
+        logger.error({ category: 'system', err }, 'shutdown failed');
+        logger.flush(() => process.exit(1));
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+bootstrap().catch((err: unknown) => {
+  // Startup failures (an unreadable TENANTS_FILE, a port in use) stop the process with the reason.
+  const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+  process.stderr.write(`gateway failed to start: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Lifecycle } from '../lifecycle/lifecycle.service';
+import type { Logger } from './logger';
+import type { ContextRequest, RequestContext } from './request-context';
+import { requestIdFrom, traceIdFrom } from './request-id';
+
+/** Denial codes and the log category each belongs to (SPEC §8). */
+const DENIAL_CATEGORY: Record<string, 'auth' | 'policy'> = {
+  missing_api_key: 'auth',
+  invalid_api_key: 'auth',
+  missing_jwt: 'auth',
+  invalid_jwt: 'auth',
+  jwks_unavailable: 'auth',
+  invalid_admin_token: 'auth',
+  tenant_disabled: 'policy',
+  route_not_allowed: 'policy',
+  bad_path: 'policy',
+  rate_limited: 'policy',
+  payload_too_large: 'policy',
+};
+
+function planeOf(url: string): RequestContext['plane'] {
+  if (url.startsWith('/api') && (url.length === 4 || url[4] === '/' || url[4] === '?')) return 'data';
+  if (url.startsWith('/admin') || url.startsWith('/metrics')) return 'control';
+  return 'other';
+}
+
+/**
+ * First middleware of every request: request id (SPEC §5.3), in-flight count for draining, and at the
+ * end exactly one `request` log line, preceded by an `auth`/`policy` line when it was a denial.
+ * The path is logged without its query string, which may carry secrets.
+ */
+export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle) {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const rawUrl = req.url ?? '/';
+    const ctx: RequestContext = {
+      requestId: requestIdFrom(req.headers['x-request-id']),
+      startedAt: performance.now(),
+      traceId: traceIdFrom(req.headers.traceparent),
+      plane: planeOf(rawUrl),
+    };
+    (req as ContextRequest).ctx = ctx;
+    // The router never sees (or percent-decodes) a data-plane path: the path step reads originalUrl.
+    if (ctx.plane === 'data') req.url = '/api';
+    res.setHeader('X-Request-Id', ctx.requestId);
+    lifecycle.requestStarted();
+    const q = rawUrl.indexOf('?');
+    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    res.once('close', () => {
+      lifecycle.requestEnded();
+      const tenantId = ctx.tenant?.id ?? 'unknown';
+      const code = ctx.errorCode;
+      const category = code === undefined ? undefined : DENIAL_CATEGORY[code];
+      if (category !== undefined) {
+        logger.info(
+          { category, requestId: ctx.requestId, tenantId, decision: 'deny', reason: code, method: req.method, path },
+          'request denied',
+        );
+      }
+      logger.info(
+        {
+          category: 'request',
+          requestId: ctx.requestId,
+          tenantId,
+          method: req.method,
+          path,
+          status: res.writableFinished ? res.statusCode : 499,
+          durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
+          ip: (req as IncomingMessage & { ip?: string }).ip ?? req.socket.remoteAddress,
+          ...(ctx.traceId !== undefined && { traceId: ctx.traceId }),
+          ...(code !== undefined && { code }),
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}

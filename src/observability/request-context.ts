@@ -1,0 +1,29 @@
+import type { IncomingMessage } from 'node:http';
+import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
+import type { ServedTenant } from '../tenants/tenant.repository';
+
+/** What the gateway learns about one request as it goes; read by logs, metrics and the proxy. */
+export interface RequestContext {
+  requestId: string;
+  startedAt: number;
+  traceId: string | undefined;
+  /** `data` for /api/*, `control` for /admin/* and /metrics, else `other`. */
+  plane: 'data' | 'control' | 'other';
+  /** Normalized path after /api (data plane), set by the path step. */
+  path?: string;
+  /** Raw query string including its leading `?`, or ''. */
+  query?: string;
+  tenant?: Tenant;
+  /** The resolved tenant with its compiled routes. */
+  served?: ServedTenant;
+  route?: AllowedRoute;
+  authSubject?: string;
+  /** The SPEC code of the denial or error, when there is one. */
+  errorCode?: string;
+}
+
+export type ContextRequest = IncomingMessage & { ctx: RequestContext };
+
+export function contextOf(req: IncomingMessage): RequestContext {
+  return (req as ContextRequest).ctx;
+}

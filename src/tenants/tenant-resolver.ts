@@ -1,0 +1,107 @@
+import type { Logger } from 'pino';
+import { stateUnavailable, tenantMisconfigured } from '../errors/gateway-error';
+import { StoreUnavailableError, type StateStore } from '../store/store.port';
+import { hashApiKey } from './api-key';
+import { LruCache } from './lru-cache';
+import type { LoadedTenant, ServedTenant, TenantRepository } from './tenant.repository';
+
+export interface ResolverOptions {
+  ttlMs: number;
+  maxTenants?: number;
+  maxKeys?: number;
+  maxUnknownKeys?: number;
+}
+
+/** A key mapping as cached: the tenant it names and when the key itself stops working. */
+interface KeyMapping {
+  tenantId: string;
+}
+
+/**
+ * API key -> tenant, with bounded in-process caches so a cached tenant costs no store round trip:
+ * key hash -> tenant id (never kept past the key's expiry), tenant id -> validated tenant, and a
+ * separate negative cache so a flood of unknown keys cannot evict the good ones.
+ * While the store is down, stale entries are served (SPEC §10); with nothing cached it is a 503.
+ */
+export class TenantResolver {
+  private readonly keys: LruCache<string, KeyMapping>;
+  private readonly unknownKeys: LruCache<string, true>;
+  private readonly tenants: LruCache<string, LoadedTenant | null>;
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly repository: TenantRepository,
+    private readonly logger: Logger,
+    private readonly options: ResolverOptions,
+  ) {
+    this.keys = new LruCache(options.maxKeys ?? 100_000);
+    this.unknownKeys = new LruCache(options.maxUnknownKeys ?? 10_000);
+    this.tenants = new LruCache(options.maxTenants ?? 10_000);
+  }
+
+  /** The tenant of an API key, or null for an unknown key. Throws GatewayError 500/503. */
+  async resolveApiKey(apiKey: string): Promise<ServedTenant | null> {
+    const hash = hashApiKey(apiKey);
+    const now = Date.now();
+    const mapping = await this.lookupKey(hash, now);
+    if (mapping === null) return null;
+    return this.resolveTenant(mapping.tenantId, now);
+  }
+
+  /** The tenant with this id (cached), or null. Throws GatewayError 500/503. */
+  async resolveTenant(tenantId: string, now = Date.now()): Promise<ServedTenant | null> {
+    const cached = this.tenants.get(tenantId, now);
+    if (cached !== undefined && cached.freshUntil > now) return this.usable(cached.value);
+    try {
+      const loaded = await this.repository.load(tenantId);
+      this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
+      return this.usable(loaded);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError && cached !== undefined) return this.usable(cached.value);
+      throw this.mapStoreError(err);
+    }
+  }
+
+  /** Drops every cached answer (used when caches may be out of date). */
+  invalidateAll(): void {
+    this.keys.clear();
+    this.unknownKeys.clear();
+    this.tenants.clear();
+  }
+
+  private async lookupKey(hash: string, now: number): Promise<KeyMapping | null> {
+    const cached = this.keys.get(hash, now);
+    if (cached !== undefined && cached.freshUntil > now) return cached.value;
+    const unknown = this.unknownKeys.get(hash, now);
+    if (unknown !== undefined && unknown.freshUntil > now) return null;
+    try {
+      const found = await this.store.lookupKey(hash);
+      if (found === null) {
+        this.keys.delete(hash);
+        this.unknownKeys.set(hash, true, now + this.options.ttlMs);
+        return null;
+      }
+      const mapping = { tenantId: found.tenantId };
+      this.keys.set(hash, mapping, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
+      this.unknownKeys.delete(hash);
+      return mapping;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) {
+        if (cached !== undefined) return cached.value;
+        if (unknown !== undefined) return null;
+      }
+      throw this.mapStoreError(err);
+    }
+  }
+
+  private usable(loaded: LoadedTenant | null): ServedTenant | null {
+    if (loaded !== null && loaded.kind === 'invalid') throw tenantMisconfigured();
+    return loaded;
+  }
+
+  private mapStoreError(err: unknown): Error {
+    if (err instanceof StoreUnavailableError) return stateUnavailable();
+    this.logger.error({ category: 'system', err }, 'tenant lookup failed');
+    return stateUnavailable();
+  }
+}

@@ -1,0 +1,76 @@
+import { readFileSync } from 'node:fs';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.types';
+import { ConfigError } from '../config/config.loader';
+import { LOGGER, type Logger } from '../observability/logger';
+import { STATE_STORE, StoreUnavailableError, type StateStore } from '../store/store.port';
+import { hashApiKey } from './api-key';
+import { TenantRepository } from './tenant.repository';
+import { parseTenantsFile } from './tenants-file';
+
+type Entries = Extract<ReturnType<typeof parseTenantsFile>, { ok: true }>['entries'];
+
+/**
+ * Upserts TENANTS_FILE into the store at start (SPEC §6). A file that cannot be read or is invalid
+ * stops the process, naming the variable; a store that is down gets the upsert once it is back.
+ */
+@Injectable()
+export class TenantsFileLoader implements OnApplicationBootstrap {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(STATE_STORE) private readonly store: StateStore,
+    @Inject(TenantRepository) private readonly repository: TenantRepository,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const file = this.config.tenantsFile;
+    if (file === null) return;
+    const entries = this.read(file);
+    try {
+      await this.upsert(entries);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      this.logger.warn({ category: 'system', file }, 'state store unavailable: TENANTS_FILE will be loaded when it is back');
+      let pending = true;
+      this.store.onStatusChange((status) => {
+        if (status !== 'ready' || !pending) return;
+        pending = false;
+        this.upsert(entries).catch((e: unknown) => {
+          pending = true;
+          this.logger.error({ category: 'system', file, err: e }, 'loading TENANTS_FILE failed');
+        });
+      });
+    }
+  }
+
+  private read(file: string): Entries {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError([{ variable: 'TENANTS_FILE', message: `cannot read ${file}: ${(err as Error).message}` }]);
+    }
+    const parsed = parseTenantsFile(text, { jwksAllowHttp: this.config.jwksAllowHttp });
+    if (!parsed.ok) {
+      throw new ConfigError(
+        parsed.errors.map((e) => ({ variable: 'TENANTS_FILE', message: `${file}: ${e.path || '(root)'}: ${e.message}` })),
+      );
+    }
+    return parsed.entries;
+  }
+
+  private async upsert(entries: Entries): Promise<void> {
+    const createdAt = new Date().toISOString();
+    let keys = 0;
+    for (const { tenant, apiKeys, apiKeyHashes } of entries) {
+      await this.repository.save(tenant);
+      for (const hash of [...apiKeys.map(hashApiKey), ...apiKeyHashes]) {
+        // A stable id per hash, so loading the same file again rewrites rather than duplicates.
+        await this.store.addKey(tenant.id, { keyId: `file_${hash.slice(0, 16)}`, hash, createdAt, expiresAt: null });
+        keys++;
+      }
+    }
+    this.logger.info({ category: 'system', tenants: entries.length, keys }, 'TENANTS_FILE loaded');
+  }
+}

@@ -1,0 +1,49 @@
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createApp } from '../../src/app.factory';
+import { loadConfig } from '../../src/config/config.loader';
+import type { GatewayConfig } from '../../src/config/config.types';
+import { createLogger } from '../../src/observability/logger';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
+
+export interface TestGateway {
+  url: string;
+  app: NestExpressApplication;
+  config: Readonly<GatewayConfig>;
+  /** Every log line written so far, parsed. */
+  logs: Record<string, unknown>[];
+  /** The raw log text, to search for secrets. */
+  rawLogs(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the gateway in-process exactly as main.ts builds it (createApp), on 127.0.0.1 and a free
+ * port, configured from `env` like the real process, with its log lines captured.
+ */
+export async function startGateway(env: Record<string, string | undefined> = {}): Promise<TestGateway> {
+  const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'info', ...env });
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      done();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const app = await createApp(config, logger);
+  await app.listen(0, '127.0.0.1');
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    app,
+    config,
+    get logs() {
+      return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    rawLogs: () => lines.join('\n'),
+    close: () => app.close(),
+  };
+}
