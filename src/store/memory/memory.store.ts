@@ -1,0 +1,111 @@
+import { byCreatedAt, expiryOf, isExpired } from '../key-record.util';
+import { KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
+
+interface Mapping {
+  tenantId: string;
+  expiresAtMs: number | null;
+}
+
+/**
+ * The embedded single-process store: same semantics as the Redis adapter, state lives in this process only.
+ * Expired keys are purged lazily, when read.
+ */
+export class MemoryStore implements StateStore {
+  readonly kind = 'memory' as const;
+  private readonly tenants = new Map<string, string>();
+  /** sha256 hex -> owner and expiry (tenant:byApiKey:<hash>). */
+  private readonly mappings = new Map<string, Mapping>();
+  /** tenant id -> keyId -> record (gw:{<tenantId>}:keys). */
+  private readonly keys = new Map<string, Map<string, KeyRecord>>();
+
+  async getTenant(id: string): Promise<string | null> {
+    return this.tenants.get(id) ?? null;
+  }
+
+  async putTenant(id: string, json: string, onlyIfAbsent = false): Promise<boolean> {
+    if (onlyIfAbsent && this.tenants.has(id)) return false;
+    this.tenants.set(id, json);
+    return true;
+  }
+
+  async deleteTenant(id: string): Promise<boolean> {
+    for (const record of this.keys.get(id)?.values() ?? []) this.dropMappingIfOwned(record.hash, id);
+    this.keys.delete(id);
+    // No bucket lives here yet: the rate limiter keeps its own state.
+    return this.tenants.delete(id);
+  }
+
+  async listTenantIds(): Promise<string[]> {
+    return [...this.tenants.keys()].sort();
+  }
+
+  async lookupKey(hash: string): Promise<KeyLookup | null> {
+    const mapping = this.mappings.get(hash);
+    if (!mapping) return null;
+    if (isExpired(mapping.expiresAtMs, Date.now())) {
+      this.mappings.delete(hash);
+      return null;
+    }
+    return { tenantId: mapping.tenantId, expiresAtMs: mapping.expiresAtMs };
+  }
+
+  async addKey(tenantId: string, record: KeyRecord): Promise<void> {
+    const expiresAtMs = expiryOf(record);
+    this.purgeExpiredMappings();
+    const records = this.keys.get(tenantId) ?? new Map<string, KeyRecord>();
+    records.set(record.keyId, { ...record });
+    this.keys.set(tenantId, records);
+    this.mappings.set(record.hash, { tenantId, expiresAtMs });
+  }
+
+  async listKeys(tenantId: string): Promise<KeyRecord[]> {
+    const records = this.keys.get(tenantId);
+    if (!records) return [];
+    const now = Date.now();
+    const live: KeyRecord[] = [];
+    for (const [keyId, record] of records) {
+      if (isExpired(expiryOf(record), now)) {
+        // Its mapping expired too (same instant), and is purged on its own: like Redis, only the metadata goes here.
+        records.delete(keyId);
+      } else {
+        live.push({ ...record });
+      }
+    }
+    if (records.size === 0) this.keys.delete(tenantId);
+    return live.sort(byCreatedAt);
+  }
+
+  async removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null> {
+    const records = this.keys.get(tenantId);
+    const record = records?.get(keyId);
+    if (!records || !record) return null;
+    this.dropMappingIfOwned(record.hash, tenantId);
+    records.delete(keyId);
+    if (records.size === 0) this.keys.delete(tenantId);
+    return { ...record };
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  status(): StoreStatus {
+    return 'ready';
+  }
+
+  /** Never down, so listeners are never called. */
+  onStatusChange(_listener: (status: StoreStatus) => void): void {}
+
+  async close(): Promise<void> {}
+
+  /** A mapping re-registered by another tenant is theirs now: leave it. */
+  private dropMappingIfOwned(hash: string, tenantId: string): void {
+    if (this.mappings.get(hash)?.tenantId === tenantId) this.mappings.delete(hash);
+  }
+
+  /** Bounds memory held by keys nobody looks up any more. */
+  private purgeExpiredMappings(): void {
+    const now = Date.now();
+    for (const [hash, mapping] of this.mappings) if (isExpired(mapping.expiresAtMs, now)) this.mappings.delete(hash);
+  }
+}

@@ -1,0 +1,220 @@
+import { Cluster } from 'ioredis';
+import { RedisConfig } from '../../config/config.types';
+import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
+import { KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import { createRedisClient, RedisClient } from './redis.client';
+
+export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
+
+/** The SPEC §4 layout; tenant ids never contain braces, so each gw:{<id>}:* pair shares one cluster slot. */
+const TENANT_PREFIX = 'tenant:';
+const MAPPING_PREFIX = 'tenant:byApiKey:';
+const tenantKey = (id: string): string => `${TENANT_PREFIX}${id}`;
+const mappingKey = (hash: string): string => `${MAPPING_PREFIX}${hash}`;
+const keysKey = (id: string): string => `gw:{${id}}:keys`;
+const bucketKey = (id: string): string => `gw:{${id}}:bucket`;
+
+/** Deletes a mapping only while it still names this tenant: a hash re-registered elsewhere is not ours to drop. */
+const DEL_IF_OWNED = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+/** Server replies that mean "not answering right now" rather than "bad request". */
+const TRANSIENT_REPLY = /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|READONLY|BUSY|NOREPLICAS)\b/;
+
+/** Connection-level failures become StoreUnavailableError; a genuine reply error (e.g. WRONGTYPE) stays itself. */
+function toStoreError(err: unknown): Error {
+  if (err instanceof StoreUnavailableError) return err;
+  if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  return new StoreUnavailableError(`redis unavailable: ${reason}`, { cause: err });
+}
+
+/** Resolves with p, or rejects once ms have passed. */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The shared store over ioredis (standalone or cluster). Never throws for an unreachable Redis outside of calls. */
+export class RedisStore implements StateStore {
+  readonly kind = 'redis' as const;
+  private current: StoreStatus = 'down';
+  private readonly listeners: ((status: StoreStatus) => void)[] = [];
+  private lastError: string | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly log: StoreLog = () => undefined,
+  ) {
+    client.on('ready', () => this.setStatus('ready'));
+    client.on('close', () => this.setStatus('down'));
+    client.on('end', () => this.setStatus('down'));
+    // Without an 'error' listener ioredis errors would be unhandled; log each distinct one once per outage.
+    client.on('error', (err: Error) => this.logError(err));
+    if (client instanceof Cluster) client.on('node error', (err: Error) => this.logError(err));
+    if (client.status === 'ready') this.current = 'ready';
+  }
+
+  async getTenant(id: string): Promise<string | null> {
+    return this.run(() => this.client.get(tenantKey(id)));
+  }
+
+  async putTenant(id: string, json: string, onlyIfAbsent = false): Promise<boolean> {
+    const reply = await this.run(() =>
+      onlyIfAbsent ? this.client.set(tenantKey(id), json, 'NX') : this.client.set(tenantKey(id), json),
+    );
+    return reply === 'OK';
+  }
+
+  async deleteTenant(id: string): Promise<boolean> {
+    return this.run(async () => {
+      const records = await this.client.hvals(keysKey(id));
+      // Mappings live in other slots than the tenant's own keys: one single-key command each (pipelined by ioredis).
+      const hashes = records.map(parseKeyRecord).flatMap((record) => (record ? [record.hash] : []));
+      await Promise.all(hashes.map((hash) => this.client.eval(DEL_IF_OWNED, 1, mappingKey(hash), id)));
+      await this.client.del(keysKey(id), bucketKey(id));
+      // Last, so a failure half-way leaves the tenant visible and a retry finishes the job.
+      return (await this.client.del(tenantKey(id))) > 0;
+    });
+  }
+
+  async listTenantIds(): Promise<string[]> {
+    return this.run(async () => {
+      const masters = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+      if (masters.length === 0) throw new StoreUnavailableError('no redis master known');
+      const ids = new Set<string>();
+      await Promise.all(
+        masters.map(async (node) => {
+          let cursor = '0';
+          do {
+            const [next, keys] = await node.scan(cursor, 'MATCH', `${TENANT_PREFIX}*`, 'COUNT', 500);
+            cursor = next;
+            for (const key of keys) if (!key.startsWith(MAPPING_PREFIX)) ids.add(key.slice(TENANT_PREFIX.length));
+          } while (cursor !== '0');
+        }),
+      );
+      return [...ids].sort();
+    });
+  }
+
+  async lookupKey(hash: string): Promise<KeyLookup | null> {
+    const key = mappingKey(hash);
+    // Taken before sending: sentAt + PTTL never reports an expiry later than the real one (PTTL works on 6.2).
+    const sentAt = Date.now();
+    const replies = await this.run(() => this.client.pipeline().get(key).pttl(key).exec());
+    if (!replies) throw new StoreUnavailableError('redis pipeline aborted');
+    const [[getErr, tenantId], [ttlErr, pttl]] = replies;
+    if (getErr) throw toStoreError(getErr);
+    if (ttlErr) throw toStoreError(ttlErr);
+    if (typeof tenantId !== 'string') return null;
+    return { tenantId, expiresAtMs: typeof pttl === 'number' && pttl >= 0 ? sentAt + pttl : null };
+  }
+
+  async addKey(tenantId: string, record: KeyRecord): Promise<void> {
+    const expiresAtMs = expiryOf(record);
+    await this.run(async () => {
+      // Metadata first: failing in between leaves a listed key that does not work, never an unrevocable working one.
+      await this.client.hset(keysKey(tenantId), record.keyId, JSON.stringify(record));
+      const key = mappingKey(record.hash);
+      if (expiresAtMs === null) await this.client.set(key, tenantId);
+      else await this.client.set(key, tenantId, 'PXAT', expiresAtMs);
+    });
+  }
+
+  async listKeys(tenantId: string): Promise<KeyRecord[]> {
+    const all = await this.run(() => this.client.hgetall(keysKey(tenantId)));
+    const now = Date.now();
+    const live: KeyRecord[] = [];
+    const expired: string[] = [];
+    for (const [keyId, json] of Object.entries(all)) {
+      const record = parseKeyRecord(json);
+      if (!record) continue;
+      const expiresAtMs = Date.parse(record.expiresAt ?? '');
+      if (isExpired(Number.isNaN(expiresAtMs) ? null : expiresAtMs, now)) expired.push(keyId);
+      else live.push(record);
+    }
+    // Lazy purge of metadata whose mapping Redis has already expired; a failure here must not fail the read.
+    if (expired.length > 0) await this.client.hdel(keysKey(tenantId), ...expired).catch(() => undefined);
+    return live.sort(byCreatedAt);
+  }
+
+  async removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null> {
+    return this.run(async () => {
+      const json = await this.client.hget(keysKey(tenantId), keyId);
+      if (json === null) return null;
+      const record = parseKeyRecord(json);
+      if (record) await this.client.eval(DEL_IF_OWNED, 1, mappingKey(record.hash), tenantId);
+      await this.client.hdel(keysKey(tenantId), keyId);
+      return record;
+    });
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+      if (nodes.length === 0) return false;
+      const replies = await Promise.all(nodes.map((node) => node.ping()));
+      return replies.every((reply) => reply === 'PONG');
+    } catch {
+      return false;
+    }
+  }
+
+  status(): StoreStatus {
+    return this.current;
+  }
+
+  onStatusChange(listener: (status: StoreStatus) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Quits gracefully; a Redis that cannot answer is disconnected instead, so this never hangs. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        if (this.client.status !== 'ready') throw new Error('not connected');
+        await within(this.client.quit(), 1500);
+      } catch {
+        this.client.disconnect();
+      }
+      this.current = 'down';
+    })();
+    return this.closing;
+  }
+
+  private async run<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw toStoreError(err);
+    }
+  }
+
+  private setStatus(next: StoreStatus): void {
+    if (this.current === next || this.closing) return;
+    this.current = next;
+    if (next === 'ready') this.lastError = null;
+    this.log(next === 'ready' ? 'redis_ready' : 'redis_down');
+    for (const listener of this.listeners) {
+      try {
+        listener(next);
+      } catch (err) {
+        this.log('store_status_listener_failed', { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+
+  private logError(err: Error): void {
+    if (err.message === this.lastError) return;
+    this.lastError = err.message;
+    this.log('redis_error', { error: err.message });
+  }
+}
+
+/** Builds the client from configuration and wraps it; connecting goes on in the background. */
+export function createRedisStore(cfg: RedisConfig, log?: StoreLog): RedisStore {
+  return new RedisStore(createRedisClient(cfg), log);
+}

@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, spawnRedisServer, SpawnedServer, waitFor } from './redis-server';
+
+const run = promisify(execFile);
+
+/** A throw-away Redis Cluster of masters only, on free ports of 127.0.0.1. */
+export interface RedisClusterHandle {
+  nodes: { host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+/** A free port whose cluster-bus twin (port + 10000) is free too. */
+async function freeClusterPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    if (port + 10000 > 65535 || taken.has(port) || taken.has(port + 10000)) continue;
+    if (!(await isBusy(port + 10000))) return port;
+  }
+}
+
+function isBusy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(true));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
+
+export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle> {
+  const dir = await mkdtemp(join(tmpdir(), 'gw-cluster-'));
+  const servers: SpawnedServer[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => s.kill()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const ports: number[] = [];
+    const taken = new Set<number>();
+    for (let i = 0; i < masters; i++) {
+      const port = await freeClusterPort(taken);
+      taken.add(port).add(port + 10000);
+      ports.push(port);
+      const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir];
+      servers.push(await spawnRedisServer(port, clusterArgs));
+    }
+    const addresses = ports.map((p) => `127.0.0.1:${p}`);
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
+      timeout: 20_000,
+    });
+    await waitFor(
+      async () => (await Promise.all(ports.map(clusterOk))).every(Boolean),
+      15_000,
+      'cluster_state:ok on every node',
+      200,
+    );
+    return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function clusterOk(port: number): Promise<boolean> {
+  const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
+  return stdout.includes('cluster_state:ok');
+}
