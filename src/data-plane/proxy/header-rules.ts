@@ -40,7 +40,8 @@ export function applyUpstreamHeaderRules(headers: IncomingHttpHeaders, fwd: Forw
   headers['x-request-id'] = fwd.requestId;
   if (fwd.clientIp !== undefined) {
     const prior = headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = prior ? `${prior}, ${fwd.clientIp}` : fwd.clientIp;
+    // Node joins repeated X-Forwarded-For lines into one string.
+    headers['x-forwarded-for'] = typeof prior === 'string' && prior !== '' ? `${prior}, ${fwd.clientIp}` : fwd.clientIp;
   }
   headers['x-forwarded-proto'] = fwd.proto;
   if (fwd.host !== undefined) headers['x-forwarded-host'] = fwd.host;
