@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
+import { AdminGuard } from './control-plane/admin-auth/admin.guard';
 import type { GatewayConfig } from './config/config.types';
 import { corsMiddleware } from './http/cors.middleware';
-import { jsonBodyMiddleware } from './http/json-body.middleware';
+import { ADMIN_BODY_LIMIT, jsonBodyMiddleware } from './http/json-body.middleware';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import type { Logger } from './observability/logger';
 import { NestLogger } from './observability/nest-logger';
@@ -36,7 +37,9 @@ export async function createApp(config: Readonly<GatewayConfig>, logger: Logger)
   app.set('trust proxy', config.trustProxy);
   app.use(requestContextMiddleware(logger, app.get(Lifecycle)));
   if (config.corsOrigins !== null) app.use(corsMiddleware(config.corsOrigins));
-  app.use('/admin', jsonBodyMiddleware());
+  // The admin token is checked before a body is read: an unauthenticated request gets 401, never 400/413/415.
+  const adminGuard = app.get(AdminGuard, { strict: false });
+  app.use('/admin', jsonBodyMiddleware(ADMIN_BODY_LIMIT, (req) => adminGuard.accepts(req)));
   await app.init();
   return app;
 }

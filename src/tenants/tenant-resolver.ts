@@ -52,14 +52,16 @@ export class TenantResolver {
   async resolveTenant(tenantId: string, now = Date.now()): Promise<ServedTenant | null> {
     const cached = this.tenants.get(tenantId, now);
     if (cached !== undefined && cached.freshUntil > now) return this.usable(cached.value);
+    let loaded: LoadedTenant | null;
     try {
-      const loaded = await this.repository.load(tenantId);
-      this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
-      return this.usable(loaded);
+      loaded = await this.repository.load(tenantId);
     } catch (err) {
       if (err instanceof StoreUnavailableError && cached !== undefined) return this.usable(cached.value);
       throw this.mapStoreError(err);
     }
+    this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
+    // Outside the try: an invalid tenant is a 500 tenant_misconfigured, not a store failure (503).
+    return this.usable(loaded);
   }
 
   /** Drops every cached answer (used when caches may be out of date). */

@@ -90,6 +90,11 @@ export function validateTenant(input: unknown, opts: ValidatorOptions): TenantVa
   return { ok: true, tenant };
 }
 
+/** SPEC §3 tenant id syntax; anything else can name no tenant (e.g. `byApiKey:<hash>` would reach a key mapping). */
+export function isTenantId(value: string): boolean {
+  return ID_PATTERN.test(value);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Top-level fields
 

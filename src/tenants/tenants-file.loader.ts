@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.types';
@@ -7,6 +8,9 @@ import { STATE_STORE, StoreUnavailableError, type StateStore } from '../store/st
 import { hashApiKey } from './api-key';
 import { TenantRepository } from './tenant.repository';
 import { parseTenantsFile } from './tenants-file';
+
+/** A stable id per key, so loading the same file again rewrites rather than duplicates; it reveals nothing of the hash. */
+const fileKeyId = (hash: string) => `file_${createHash('sha256').update(`key-id:${hash}`).digest('hex').slice(0, 16)}`;
 
 type Entries = Extract<ReturnType<typeof parseTenantsFile>, { ok: true }>['entries'];
 
@@ -66,8 +70,7 @@ export class TenantsFileLoader implements OnApplicationBootstrap {
     for (const { tenant, apiKeys, apiKeyHashes } of entries) {
       await this.repository.save(tenant);
       for (const hash of [...apiKeys.map(hashApiKey), ...apiKeyHashes]) {
-        // A stable id per hash, so loading the same file again rewrites rather than duplicates.
-        await this.store.addKey(tenant.id, { keyId: `file_${hash.slice(0, 16)}`, hash, createdAt, expiresAt: null });
+        await this.store.addKey(tenant.id, { keyId: fileKeyId(hash), hash, createdAt, expiresAt: null });
         keys++;
       }
     }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import { invalidAdminToken } from '../../errors/gateway-error';
@@ -15,9 +16,14 @@ export class AdminGuard implements CanActivate {
     this.expected = digest(config.adminToken);
   }
 
+  /** True when the request carries the admin token; also used to skip reading bodies of refused requests. */
+  accepts(req: IncomingMessage): boolean {
+    const token = req.headers['x-admin-token'];
+    return typeof token === 'string' && timingSafeEqual(digest(token), this.expected);
+  }
+
   canActivate(context: ExecutionContext): boolean {
-    const token = context.switchToHttp().getRequest<import('node:http').IncomingMessage>().headers['x-admin-token'];
-    if (typeof token !== 'string' || !timingSafeEqual(digest(token), this.expected)) throw invalidAdminToken();
+    if (!this.accepts(context.switchToHttp().getRequest<IncomingMessage>())) throw invalidAdminToken();
     return true;
   }
 }

@@ -12,7 +12,7 @@ import { STATE_STORE, type StateStore } from '../../store/store.port';
 import { TenantResolver } from '../../tenants/tenant-resolver';
 import type { Tenant } from '../../tenants/tenant.model';
 import { TenantRepository } from '../../tenants/tenant.repository';
-import { validateTenant } from '../../tenants/tenant.validator';
+import { isTenantId, validateTenant } from '../../tenants/tenant.validator';
 
 export interface TenantListing {
   tenants: Tenant[];
@@ -42,6 +42,7 @@ export class TenantAdminService {
   }
 
   async get(id: string): Promise<Tenant> {
+    assertTenantId(id);
     const loaded = await this.repository.load(id);
     if (loaded === null) throw tenantNotFound(id);
     if (loaded.kind === 'invalid') {
@@ -70,6 +71,7 @@ export class TenantAdminService {
   }
 
   async delete(id: string): Promise<void> {
+    assertTenantId(id);
     const removed = await this.store.deleteTenant(id);
     this.resolver.invalidateAll();
     if (!removed) throw tenantNotFound(id);
@@ -77,6 +79,7 @@ export class TenantAdminService {
 
   /** Throws 404 unless tenant `id` exists (valid or not). */
   async assertExists(id: string): Promise<void> {
+    assertTenantId(id);
     if ((await this.store.getTenant(id)) === null) throw tenantNotFound(id);
   }
 
@@ -85,6 +88,14 @@ export class TenantAdminService {
     if (!result.ok) throw invalidTenant(result.errors);
     return result.tenant;
   }
+}
+
+/**
+ * A URL id that is not a tenant id names no tenant: without this, `byApiKey:<hash>` would address the
+ * key mapping `tenant:byApiKey:<hash>` (GET answered 500, DELETE removed the mapping).
+ */
+function assertTenantId(id: string): void {
+  if (!isTenantId(id)) throw tenantNotFound(id);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,6 +4,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 // Expect is answered by this server (100 Continue) and is not repeated upstream.
 const HOP_BY_HOP = ['expect', 'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'];
 
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'host']);
+
 /** Credentials of the gateway itself and identity headers only the gateway may set. */
 const GATEWAY_ONLY = ['x-api-key', 'x-admin-token', 'x-tenant-id'];
 
@@ -27,7 +29,9 @@ export function applyUpstreamHeaderRules(headers: IncomingHttpHeaders, fwd: Forw
   if (typeof connection === 'string') {
     for (const name of connection.split(',')) {
       const key = name.trim().toLowerCase();
-      if (key !== '' && key !== 'transfer-encoding') delete headers[key];
+      // Message framing is never hop-by-hop: dropping Content-Length would let a body be read upstream
+      // as a second, unauthorized request on a shared keep-alive connection (request smuggling).
+      if (key !== '' && !FRAMING.has(key)) delete headers[key];
     }
   }
   for (const name of HOP_BY_HOP) delete headers[name];

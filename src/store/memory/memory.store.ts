@@ -29,7 +29,8 @@ export class MemoryStore implements StateStore {
   }
 
   async deleteTenant(id: string): Promise<boolean> {
-    for (const record of this.keys.get(id)?.values() ?? []) this.dropMappingIfOwned(record.hash, id);
+    // Every mapping naming the tenant, listed or not, as the Redis adapter does.
+    for (const [hash, mapping] of this.mappings) if (mapping.tenantId === id) this.mappings.delete(hash);
     this.keys.delete(id);
     // No bucket lives here yet: the rate limiter keeps its own state.
     return this.tenants.delete(id);

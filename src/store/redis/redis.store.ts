@@ -1,4 +1,4 @@
-import { Cluster } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
 import { KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
@@ -75,6 +75,7 @@ export class RedisStore implements StateStore {
       // Mappings live in other slots than the tenant's own keys: one single-key command each (pipelined by ioredis).
       const hashes = records.map(parseKeyRecord).flatMap((record) => (record ? [record.hash] : []));
       await Promise.all(hashes.map((hash) => this.client.eval(DEL_IF_OWNED, 1, mappingKey(hash), id)));
+      await this.sweepHandWrittenMappings(id);
       await this.client.del(keysKey(id), bucketKey(id));
       // Last, so a failure half-way leaves the tenant visible and a retry finishes the job.
       return (await this.client.del(tenantKey(id))) > 0;
@@ -83,21 +84,40 @@ export class RedisStore implements StateStore {
 
   async listTenantIds(): Promise<string[]> {
     return this.run(async () => {
-      const masters = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
-      if (masters.length === 0) throw new StoreUnavailableError('no redis master known');
       const ids = new Set<string>();
-      await Promise.all(
-        masters.map(async (node) => {
-          let cursor = '0';
-          do {
-            const [next, keys] = await node.scan(cursor, 'MATCH', `${TENANT_PREFIX}*`, 'COUNT', 500);
-            cursor = next;
-            for (const key of keys) if (!key.startsWith(MAPPING_PREFIX)) ids.add(key.slice(TENANT_PREFIX.length));
-          } while (cursor !== '0');
-        }),
-      );
+      await this.scanMasters(`${TENANT_PREFIX}*`, async (_node, keys) => {
+        for (const key of keys) if (!key.startsWith(MAPPING_PREFIX)) ids.add(key.slice(TENANT_PREFIX.length));
+      });
       return [...ids].sort();
     });
+  }
+
+  /**
+   * Mappings written by hand have no metadata: find the ones naming this tenant with SCAN, so that a
+   * deleted tenant's keys can never come back to life with a new tenant of the same id.
+   */
+  private async sweepHandWrittenMappings(id: string): Promise<void> {
+    await this.scanMasters(`${MAPPING_PREFIX}*`, async (node, keys) => {
+      const replies = (await node.pipeline(keys.map((key) => ['get', key])).exec()) ?? [];
+      const owned = keys.filter((_, i) => replies[i]?.[1] === id);
+      await Promise.all(owned.map((key) => this.client.eval(DEL_IF_OWNED, 1, key, id)));
+    });
+  }
+
+  /** SCAN (never KEYS) over every master: one node, or each master of a cluster. */
+  private async scanMasters(match: string, onKeys: (node: Redis, keys: string[]) => Promise<void>): Promise<void> {
+    const masters = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    if (masters.length === 0) throw new StoreUnavailableError('no redis master known');
+    await Promise.all(
+      masters.map(async (node) => {
+        let cursor = '0';
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 500);
+          cursor = next;
+          if (keys.length > 0) await onKeys(node, keys);
+        } while (cursor !== '0');
+      }),
+    );
   }
 
   async lookupKey(hash: string): Promise<KeyLookup | null> {

@@ -1,0 +1,202 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  applyUpstreamHeaderRules,
+  stripResponseHopByHop,
+  type ForwardedFor,
+} from '../../../../src/data-plane/proxy/header-rules';
+
+const FWD: ForwardedFor = {
+  tenantId: 'acme',
+  requestId: 'req-123',
+  clientIp: '203.0.113.7',
+  proto: 'https',
+  host: 'gateway.example.com',
+};
+
+/** Applies the rules to a copy of `headers` and returns the result with the returned Connection value. */
+function upstream(headers: IncomingHttpHeaders, fwd: Partial<ForwardedFor> = {}) {
+  const copy: IncomingHttpHeaders = { ...headers };
+  const connection = applyUpstreamHeaderRules(copy, { ...FWD, ...fwd });
+  return { headers: copy, connection };
+}
+
+describe('applyUpstreamHeaderRules', () => {
+  describe('adds', () => {
+    it('X-Tenant-Id, X-Request-Id, X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host', () => {
+      const { headers } = upstream({ accept: 'application/json' });
+      expect(headers).toEqual({
+        accept: 'application/json',
+        'x-tenant-id': 'acme',
+        'x-request-id': 'req-123',
+        'x-forwarded-for': '203.0.113.7',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'gateway.example.com',
+      });
+    });
+
+    it('replaces a client X-Request-Id with the one given', () => {
+      expect(upstream({ 'x-request-id': 'client-id' }).headers['x-request-id']).toBe('req-123');
+    });
+
+    it('X-Auth-Subject only after a verified JWT', () => {
+      expect(upstream({}).headers).not.toHaveProperty('x-auth-subject');
+      expect(upstream({}, { authSubject: 'user-42' }).headers['x-auth-subject']).toBe('user-42');
+    });
+
+    it('no X-Forwarded-For or X-Forwarded-Host when the client address or host is unknown', () => {
+      const { headers } = upstream({}, { clientIp: undefined, host: undefined });
+      expect(headers).not.toHaveProperty('x-forwarded-for');
+      expect(headers).not.toHaveProperty('x-forwarded-host');
+      expect(headers['x-forwarded-proto']).toBe('https');
+    });
+  });
+
+  describe('X-Forwarded-For', () => {
+    it('appends the client address to the one the client sent', () => {
+      expect(upstream({ 'x-forwarded-for': '198.51.100.1' }).headers['x-forwarded-for']).toBe('198.51.100.1, 203.0.113.7');
+    });
+
+    it('appends to a list already joined from several lines', () => {
+      expect(upstream({ 'x-forwarded-for': '198.51.100.1, 198.51.100.2' }).headers['x-forwarded-for']).toBe(
+        '198.51.100.1, 198.51.100.2, 203.0.113.7',
+      );
+    });
+
+    it('is the client address alone when the client sent an empty one', () => {
+      expect(upstream({ 'x-forwarded-for': '' }).headers['x-forwarded-for']).toBe('203.0.113.7');
+    });
+
+    it('leaves a client value alone when the client address is unknown', () => {
+      expect(upstream({ 'x-forwarded-for': '198.51.100.1' }, { clientIp: undefined }).headers['x-forwarded-for']).toBe(
+        '198.51.100.1',
+      );
+    });
+  });
+
+  describe('removes', () => {
+    it('the gateway credentials X-API-Key and X-Admin-Token', () => {
+      const { headers } = upstream({ 'x-api-key': 'secret-key', 'x-admin-token': 'secret-token' });
+      expect(headers).not.toHaveProperty('x-api-key');
+      expect(headers).not.toHaveProperty('x-admin-token');
+    });
+
+    it('a client-sent X-Tenant-Id, replaced by the resolved tenant', () => {
+      expect(upstream({ 'x-tenant-id': 'victim' }).headers['x-tenant-id']).toBe('acme');
+    });
+
+    it('every client-sent X-Auth-* header', () => {
+      const { headers } = upstream({ 'x-auth-subject': 'admin', 'x-auth-roles': 'root', 'x-authz': 'kept' });
+      expect(headers).not.toHaveProperty('x-auth-subject');
+      expect(headers).not.toHaveProperty('x-auth-roles');
+      expect(headers['x-authz']).toBe('kept');
+    });
+
+    it('a client-sent X-Auth-Subject, replaced by the verified subject', () => {
+      expect(upstream({ 'x-auth-subject': 'admin' }, { authSubject: 'user-42' }).headers['x-auth-subject']).toBe('user-42');
+    });
+
+    it.each(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'])(
+      'the hop-by-hop header %s',
+      (name) => {
+        expect(upstream({ [name]: 'x', accept: '*/*' }).headers).not.toHaveProperty(name);
+      },
+    );
+
+    it('Expect, which the gateway itself answers', () => {
+      expect(upstream({ expect: '100-continue' }).headers).not.toHaveProperty('expect');
+    });
+
+    it('headers the client names in Connection, whatever their case and spacing', () => {
+      const { headers } = upstream({
+        connection: 'keep-alive, X-Custom-Hop ,x-other-hop',
+        'x-custom-hop': '1',
+        'x-other-hop': '2',
+        'x-end-to-end': '3',
+      });
+      expect(headers).not.toHaveProperty('x-custom-hop');
+      expect(headers).not.toHaveProperty('x-other-hop');
+      expect(headers['x-end-to-end']).toBe('3');
+    });
+  });
+
+  describe('keeps', () => {
+    it('Authorization, traceparent and tracestate unchanged', () => {
+      const client = {
+        authorization: 'Bearer eyJhbGciOiJSUzI1NiJ9.e30.sig',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        tracestate: 'vendor=opaque',
+      };
+      expect(upstream(client).headers).toMatchObject(client);
+    });
+
+    it('Transfer-Encoding, which frames a streamed body, even when Connection names it', () => {
+      const { headers } = upstream({ 'transfer-encoding': 'chunked', connection: 'transfer-encoding' });
+      expect(headers['transfer-encoding']).toBe('chunked');
+      expect(headers).not.toHaveProperty('connection');
+    });
+
+    it('Content-Length and Host even when Connection names them (a dropped length would smuggle the body as a request)', () => {
+      const { headers } = upstream({
+        'content-length': '36',
+        host: 'gateway.example.com',
+        connection: 'keep-alive, Content-Length, host',
+      });
+      expect(headers['content-length']).toBe('36');
+      expect(headers.host).toBe('gateway.example.com');
+    });
+
+    it('ordinary end-to-end headers', () => {
+      const client = { accept: 'text/plain', 'content-type': 'application/json', 'content-length': '12', cookie: 'a=b' };
+      expect(upstream(client).headers).toMatchObject(client);
+    });
+  });
+
+  it('changes the headers object it is given, in place', () => {
+    const headers: IncomingHttpHeaders = { 'x-api-key': 'secret' };
+    applyUpstreamHeaderRules(headers, FWD);
+    expect(headers).not.toHaveProperty('x-api-key');
+    expect(headers['x-tenant-id']).toBe('acme');
+  });
+
+  it("returns the client's Connection value, so the caller can restore it", () => {
+    expect(upstream({ connection: 'keep-alive, x-custom-hop' }).connection).toBe('keep-alive, x-custom-hop');
+    expect(upstream({ connection: 'close' }).connection).toBe('close');
+    expect(upstream({}).connection).toBeUndefined();
+  });
+});
+
+describe('stripResponseHopByHop', () => {
+  function stripped(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+    const copy = { ...headers };
+    stripResponseHopByHop(copy);
+    return copy;
+  }
+
+  it.each(['keep-alive', 'proxy-connection', 'trailer', 'upgrade'])('removes %s', (name) => {
+    expect(stripped({ [name]: 'x', 'content-type': 'text/plain' })).toEqual({ 'content-type': 'text/plain' });
+  });
+
+  it('removes headers the upstream names in Connection', () => {
+    const result = stripped({ connection: 'X-Upstream-Hop, x-other-hop', 'x-upstream-hop': '1', 'x-other-hop': '2', etag: '"v1"' });
+    expect(result).not.toHaveProperty('x-upstream-hop');
+    expect(result).not.toHaveProperty('x-other-hop');
+    expect(result.etag).toBe('"v1"');
+  });
+
+  it('keeps Transfer-Encoding and Connection itself, which Node manages for the client connection', () => {
+    const result = stripped({ connection: 'close, transfer-encoding', 'transfer-encoding': 'chunked' });
+    expect(result['transfer-encoding']).toBe('chunked');
+    expect(result.connection).toBe('close, transfer-encoding');
+  });
+
+  it('keeps end-to-end headers untouched', () => {
+    const upstreamHeaders = {
+      'content-type': 'application/json',
+      'content-length': '2',
+      'set-cookie': ['a=1', 'b=2'],
+      'cache-control': 'max-age=60',
+      'www-authenticate': 'Bearer realm="upstream"',
+    };
+    expect(stripped(upstreamHeaders)).toEqual(upstreamHeaders);
+  });
+});
