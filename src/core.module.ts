@@ -13,6 +13,22 @@ export interface CoreOptions {
   logger: Logger;
 }
 
+/** How long start-up waits for the store's first connection before serving anyway (SPEC §10). */
+const STARTUP_CONNECT_WAIT_MS = 3000;
+
+/** Resolves once the store is ready, or after `ms`: a Redis that is down must not stop the gateway starting. */
+function firstConnection(store: StateStore, ms: number): Promise<void> {
+  if (store.status() === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    store.onStatusChange((status) => {
+      if (status !== 'ready') return;
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** Closes the store last, after the planes have stopped using it. */
 class StoreCloser implements OnApplicationShutdown {
   constructor(@Inject(STATE_STORE) private readonly store: StateStore) {}
@@ -33,8 +49,11 @@ export class CoreModule {
         { provide: LOGGER, useValue: logger },
         {
           provide: STATE_STORE,
-          useFactory: () =>
-            createStateStore(config, (event, detail) => logger.info({ category: 'system', ...detail }, event)),
+          useFactory: async () => {
+            const store = createStateStore(config, (event, detail) => logger.info({ category: 'system', ...detail }, event));
+            await firstConnection(store, STARTUP_CONNECT_WAIT_MS);
+            return store;
+          },
         },
         {
           provide: TenantRepository,

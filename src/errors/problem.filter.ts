@@ -3,7 +3,8 @@ import type { ServerResponse } from 'node:http';
 import { LOGGER, type Logger } from '../observability/logger';
 import { contextOf } from '../observability/request-context';
 import { requestIdFrom } from '../observability/request-id';
-import { GatewayError } from './gateway-error';
+import { StoreUnavailableError } from '../store/store.port';
+import { GatewayError, stateUnavailable } from './gateway-error';
 import { sendProblem } from './problem';
 
 /** Nest's own HTTP errors (unknown route, wrong method) in our problem-JSON shape. */
@@ -28,6 +29,7 @@ export class ProblemFilter implements ExceptionFilter {
     let error: GatewayError;
     if (exception instanceof GatewayError) error = exception;
     else if (exception instanceof HttpException) error = fromHttpException(exception);
+    else if (exception instanceof StoreUnavailableError) error = stateUnavailable();
     else {
       this.logger.error({ category: 'system', requestId, err: exception }, 'unhandled error');
       error = new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.');

@@ -53,7 +53,10 @@ export function applyUpstreamHeaderRules(headers: IncomingHttpHeaders, fwd: Forw
   return connection;
 }
 
-/** Hop-by-hop headers of the upstream's response that must not reach the client. */
+/**
+ * Hop-by-hop headers of the upstream's response that must not reach the client. Connection itself
+ * goes too (RFC 9110 §7.6.1): http-proxy then sets the gateway's own, from the client's request.
+ */
 export function stripResponseHopByHop(headers: IncomingHttpHeaders): void {
   const connection = headers.connection;
   if (typeof connection === 'string') {
@@ -62,8 +65,28 @@ export function stripResponseHopByHop(headers: IncomingHttpHeaders): void {
       if (key !== '' && key !== 'close' && key !== 'keep-alive' && key !== 'transfer-encoding') delete headers[key];
     }
   }
+  delete headers.connection;
   delete headers['keep-alive'];
   delete headers['proxy-connection'];
   delete headers['trailer'];
   delete headers['upgrade'];
+}
+
+/** A Vary value that already covers Origin (`*` varies on everything). */
+const VARY_COVERS_ORIGIN = /(?:^|,)\s*(?:origin|\*)\s*(?:,|$)/i;
+
+/**
+ * SPEC §5.3 and §7 on the upstream's response headers, before http-proxy copies them over the ones
+ * the gateway already set: the client keeps the gateway's X-Request-Id (the id in its logs and sent
+ * upstream), and when CORS is configured the gateway's policy alone decides: the upstream's
+ * Access-Control-* headers are dropped and its Vary keeps Origin. Without CORS they pass through.
+ */
+export function applyClientHeaderRules(headers: IncomingHttpHeaders, corsConfigured: boolean): void {
+  delete headers['x-request-id'];
+  if (!corsConfigured) return;
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith('access-control-')) delete headers[name];
+  }
+  const vary = headers.vary;
+  if (vary !== undefined && !VARY_COVERS_ORIGIN.test(vary)) headers.vary = `${vary}, Origin`;
 }

@@ -7,13 +7,15 @@ import { sendProblem } from '../../errors/problem';
 import { LOGGER, type Logger } from '../../observability/logger';
 import type { RequestContext } from '../../observability/request-context';
 import type { Tenant } from '../../tenants/tenant.model';
-import { applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
+import { applyClientHeaderRules, applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
 import { UpstreamAgents } from './upstream-agents';
 
 interface UpstreamTarget {
   protocol: string;
   host: string;
   port: number;
+  /** Headers set on every upstream request: Host = host[:port], an IPv6 address in brackets. */
+  headers: { host: string };
   /** Path prefix of upstreamBaseUrl, without a trailing '/'. */
   prefix: string;
   origin: string;
@@ -27,7 +29,7 @@ interface Exchange {
   failed: boolean;
 }
 
-type ProxiedRequest = IncomingMessage & { ip?: string; protocol?: string };
+type ProxiedRequest = IncomingMessage & { protocol?: string };
 
 /**
  * Streams an authorized request to the tenant's upstream with http-proxy: neither body is buffered,
@@ -52,7 +54,10 @@ export class ProxyService implements OnApplicationShutdown {
       // http-proxy aborts a timed-out request with a generic socket error: remember why.
       proxyReq.once('timeout', () => (exchange.timedOut = true));
     });
-    this.proxy.on('proxyRes', (proxyRes) => stripResponseHopByHop(proxyRes.headers));
+    this.proxy.on('proxyRes', (proxyRes) => {
+      stripResponseHopByHop(proxyRes.headers);
+      applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
+    });
   }
 
   forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext, tenant: Tenant, path: string): void {
@@ -70,7 +75,8 @@ export class ProxyService implements OnApplicationShutdown {
     const clientConnection = applyUpstreamHeaderRules(req.headers, {
       tenantId: tenant.id,
       requestId: ctx.requestId,
-      clientIp: req.ip ?? req.socket.remoteAddress,
+      // The peer that connected to us, as nginx's $proxy_add_x_forwarded_for: the chain stays complete.
+      clientIp: req.socket.remoteAddress,
       proto: req.protocol ?? 'http',
       host: req.headers.host,
       authSubject: ctx.authSubject,
@@ -86,7 +92,9 @@ export class ProxyService implements OnApplicationShutdown {
       {
         target: target as unknown as httpProxy.ProxyTargetUrl,
         agent: this.agents.for(target.origin, target.secure),
-        changeOrigin: true,
+        // Not changeOrigin: http-proxy would send an IPv6 host without brackets or port ("::1").
+        changeOrigin: false,
+        headers: target.headers,
         toProxy: true,
         xfwd: false,
         proxyTimeout: this.config.upstreamTimeoutMs,
@@ -147,6 +155,7 @@ export class ProxyService implements OnApplicationShutdown {
         protocol: url.protocol,
         host: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port ? Number(url.port) : secure ? 443 : 80,
+        headers: { host: url.host },
         prefix: url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, ''),
         origin: url.origin,
         secure,

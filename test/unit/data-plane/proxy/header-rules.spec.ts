@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import {
+  applyClientHeaderRules,
   applyUpstreamHeaderRules,
   stripResponseHopByHop,
   type ForwardedFor,
@@ -183,10 +184,11 @@ describe('stripResponseHopByHop', () => {
     expect(result.etag).toBe('"v1"');
   });
 
-  it('keeps Transfer-Encoding and Connection itself, which Node manages for the client connection', () => {
+  it("keeps Transfer-Encoding but drops Connection itself: the client connection follows the client's Connection", () => {
+    // An upstream's "Connection: keep-alive" copied to the client would override a client's "close" (RFC 9112 §9.6).
     const result = stripped({ connection: 'close, transfer-encoding', 'transfer-encoding': 'chunked' });
     expect(result['transfer-encoding']).toBe('chunked');
-    expect(result.connection).toBe('close, transfer-encoding');
+    expect(result).not.toHaveProperty('connection');
   });
 
   it('keeps end-to-end headers untouched', () => {
@@ -198,5 +200,45 @@ describe('stripResponseHopByHop', () => {
       'www-authenticate': 'Bearer realm="upstream"',
     };
     expect(stripped(upstreamHeaders)).toEqual(upstreamHeaders);
+  });
+});
+
+describe('applyClientHeaderRules', () => {
+  function applied(headers: IncomingHttpHeaders, corsConfigured: boolean): IncomingHttpHeaders {
+    const copy = { ...headers };
+    applyClientHeaderRules(copy, corsConfigured);
+    return copy;
+  }
+
+  it("drops the upstream's X-Request-Id so the gateway's stays", () => {
+    expect(applied({ 'x-request-id': 'upstream', etag: '"v1"' }, false)).toEqual({ etag: '"v1"' });
+  });
+
+  it('without CORS configured, Access-Control-* and Vary pass unchanged', () => {
+    const headers = { 'access-control-allow-origin': '*', vary: 'Accept-Encoding' };
+    expect(applied(headers, false)).toEqual(headers);
+  });
+
+  it("with CORS configured, drops the upstream's Access-Control-* headers", () => {
+    const result = applied(
+      { 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true', 'content-type': 'text/plain' },
+      true,
+    );
+    expect(result).toEqual({ 'content-type': 'text/plain' });
+  });
+
+  it.each([
+    ['Accept-Encoding', 'Accept-Encoding, Origin'],
+    ['Accept-Encoding, Accept-Language', 'Accept-Encoding, Accept-Language, Origin'],
+    ['accept-encoding,origin', 'accept-encoding,origin'],
+    ['Origin', 'Origin'],
+    ['*', '*'],
+    ['X-Origin-Hint', 'X-Origin-Hint, Origin'],
+  ])('with CORS configured, Vary %s becomes %s', (vary, expected) => {
+    expect(applied({ vary }, true).vary).toBe(expected);
+  });
+
+  it('with CORS configured and no upstream Vary, adds none (the CORS middleware set Vary: Origin already)', () => {
+    expect(applied({ 'content-type': 'text/plain' }, true)).toEqual({ 'content-type': 'text/plain' });
   });
 });
