@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createApp } from './app.factory';
 import { ConfigError, loadConfig, loadDotEnv } from './config/config.loader';
 import { drainAndClose } from './lifecycle/shutdown';
-import { createLogger } from './observability/logger';
+import { closeDestination, createLogger, stdoutDestination } from './observability/logger';
 
 async function bootstrap(): Promise<void> {
   let config;
@@ -13,9 +13,33 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
-  const app = await createApp(config, logger);
-  await app.listen(config.port, config.host);
+  const destination = stdoutDestination();
+  const logger = createLogger(config.logLevel, destination);
+  const exit = (code: number) => closeDestination(destination, () => process.exit(code));
+  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ category: 'system', signal }, 'signal received');
+    // A signal during start-up: nothing is in flight yet.
+    if (app === undefined) return exit(0);
+    drainAndClose(app, config.shutdownGraceMs, logger)
+      .then(() => {
+        logger.info({ category: 'system' }, 'gateway stopped');
+        exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ category: 'system', err }, 'shutdown failed');
+        exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  const created = await createApp(config, logger);
+  await created.listen(config.port, config.host);
+  app = created;
   if (config.redis === null) {
     logger.warn(
       { category: 'system' },
@@ -23,24 +47,6 @@ async function bootstrap(): Promise<void> {
     );
   }
   logger.info({ category: 'system', host: config.host, port: config.port, store: config.redis?.mode ?? 'memory' }, 'gateway started');
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ category: 'system', signal }, 'signal received');
-    drainAndClose(app, config.shutdownGraceMs, logger)
-      .then(() => {
-        logger.info({ category: 'system' }, 'gateway stopped');
-        logger.flush(() => process.exit(0));
-      })
-      .catch((err: unknown) => {
-        logger.error({ category: 'system', err }, 'shutdown failed');
-        logger.flush(() => process.exit(1));
-      });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 bootstrap().catch((err: unknown) => {

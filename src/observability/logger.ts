@@ -28,6 +28,27 @@ export const REDACTED_PATHS = [
   '*.headers["set-cookie"]',
 ];
 
+export type StdoutDestination = ReturnType<typeof pino.destination>;
+
+/** Asynchronous stdout, so a log line costs the hot path no blocking write. */
+export function stdoutDestination(): StdoutDestination {
+  const destination = pino.destination({ dest: 1, sync: false });
+  // A log reader that went away (EPIPE) must neither crash the gateway nor stop it: those lines are lost.
+  destination.on('error', () => undefined);
+  return destination;
+}
+
+/**
+ * Flushes what is buffered, then retires the destination: pino's exit hook would otherwise retry a
+ * write to a closed pipe forever and the process would never exit.
+ */
+export function closeDestination(destination: StdoutDestination, done: () => void): void {
+  destination.flush(() => {
+    destination.destroy();
+    done();
+  });
+}
+
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
   return pino(
     {
@@ -37,6 +58,6 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? stdoutDestination(),
   );
 }

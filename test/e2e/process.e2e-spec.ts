@@ -1,0 +1,549 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort, waitFor } from '../support/redis-server';
+import { startUpstream, type Upstream } from '../support/upstream';
+
+/**
+ * The built gateway as production runs it (`node dist/main.js`, SPEC §2), as a child process with a
+ * controlled environment: configuration errors (§9), a newcomer's first run (§2), logs (§8) and
+ * SIGTERM draining (§10). `npm test` builds dist/ first (pretest).
+ */
+
+const MAIN = resolve(__dirname, '../../dist/main.js');
+const ADMIN_TOKEN = 'process-admin-token-0123456789abcdef';
+const CATEGORIES = ['auth', 'policy', 'request', 'admin', 'system'];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Date.now() when the process exited. */
+  at: number;
+}
+
+interface GatewayProcess {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  stdout(): string;
+  stderr(): string;
+  /** stdout split into lines (every one must be JSON, checked where it matters). */
+  lines(): string[];
+  logs(): Record<string, unknown>[];
+  exited: Promise<Exit>;
+  exit: Exit | null;
+}
+
+const children = new Set<GatewayProcess>();
+/** A working directory of our own, so a developer's .env in the repository never leaks into these runs. */
+let cwd: string;
+
+/** Starts `node dist/main.js` with exactly `env` (plus PATH), HOST=127.0.0.1 and a free port unless given. */
+async function spawnGateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const child: GatewayProcess = {
+    proc,
+    port,
+    url: `http://127.0.0.1:${env.PORT ?? port}`,
+    stdout: () => out,
+    stderr: () => err,
+    lines: () => out.split('\n').filter((l) => l.trim() !== ''),
+    logs: () => child.lines().map((l) => JSON.parse(l) as Record<string, unknown>),
+    exit: null,
+    // 'close' rather than 'exit': stdout and stderr are complete by then.
+    exited: new Promise<Exit>((done) =>
+      proc.once('close', (code, signal) => {
+        child.exit = { code, signal, at: Date.now() };
+        done(child.exit);
+      }),
+    ),
+  };
+  children.add(child);
+  return child;
+}
+
+/** Resolves once the child is gone, failing after `ms` (then the afterEach kills it). */
+async function exitWithin(child: GatewayProcess, ms: number): Promise<Exit> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`gateway did not exit within ${ms} ms\nstdout:\n${child.stdout()}\nstderr:\n${child.stderr()}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([child.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits (bounded) until GET /healthz answers 200; fails early, with its output, if the child exits. */
+async function untilListening(child: GatewayProcess, ms = 15_000): Promise<void> {
+  await waitFor(
+    async () => {
+      if (child.exit) {
+        throw new Error(`gateway exited (${child.exit.code}) before listening:\n${child.stderr()}\n${child.stdout()}`);
+      }
+      try {
+        return (await call(child.url, '/healthz', { timeoutMs: 1000 })).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    ms,
+    `gateway on ${child.url} to answer /healthz`,
+    50,
+  );
+}
+
+async function startListening(env: Record<string, string> = {}): Promise<GatewayProcess> {
+  const child = await spawnGateway(env);
+  await untilListening(child);
+  return child;
+}
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  json: Record<string, unknown> | null;
+}
+
+/** One request on a fresh connection, bounded: it rejects rather than hangs. */
+function call(
+  base: string,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
+): Promise<Reply> {
+  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  return new Promise((done, reject) => {
+    const req = http.request(
+      `${base}${path}`,
+      {
+        method: opts.method ?? 'GET',
+        agent: false,
+        headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...opts.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          let json: Record<string, unknown> | null = null;
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          } catch {
+            json = null;
+          }
+          done({ status: res.statusCode ?? 0, headers: res.headers, json });
+        });
+      },
+    );
+    req.setTimeout(opts.timeoutMs ?? 10_000, () => req.destroy(new Error(`${path}: no answer within the timeout`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** True when a TCP connection to the port succeeds now. */
+function connects(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.setTimeout(500, () => socket.destroy());
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+    socket.once('close', () => done(false));
+  });
+}
+
+/** A raw HTTP/1.1 connection, to pipeline requests on one socket; collects the response status lines. */
+function rawConnection(port: number): { send(text: string): void; statuses(): number[]; closed(ms: number): Promise<void> } {
+  const socket = connect({ port, host: '127.0.0.1' });
+  let received = '';
+  socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+  socket.on('error', () => undefined);
+  const closed = new Promise<void>((done) => socket.once('close', () => done()));
+  return {
+    send: (text) => socket.write(text),
+    statuses: () => [...received.matchAll(/(?:^|\r\n)HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])),
+    closed: async (ms) => {
+      const timer = setTimeout(() => socket.destroy(new Error('raw connection still open')), ms);
+      await closed;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Creates a tenant routed to the upstream (all paths allowed) and returns a new API key for it. */
+async function tenantWithKey(child: GatewayProcess, id: string, upstream: Upstream, token = ADMIN_TOKEN): Promise<string> {
+  const headers = { 'x-admin-token': token };
+  const tenant = { id, upstreamBaseUrl: `${upstream.url}/${id}`, allowedRoutes: [{ path: '/' }] };
+  const created = await call(child.url, '/admin/tenants', { method: 'POST', headers, body: tenant });
+  expect(created.status).toBe(201);
+  const key = await call(child.url, `/admin/tenants/${id}/keys`, { method: 'POST', headers, body: {} });
+  expect(key.status).toBe(201);
+  expect(typeof key.json?.apiKey).toBe('string');
+  return key.json!.apiKey as string;
+}
+
+/** Every stdout line is a JSON object with a SPEC §8 category. */
+function expectJsonLogLines(child: GatewayProcess): void {
+  const lines = child.lines();
+  expect(lines.length).toBeGreaterThan(0);
+  for (const line of lines) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      throw new Error(`stdout line is not JSON: ${line}`);
+    }
+    expect(typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)).toBe(true);
+    const category = (parsed as Record<string, unknown>).category;
+    if (typeof category !== 'string' || !CATEGORIES.includes(category)) {
+      throw new Error(`stdout line without a SPEC §8 category: ${line}`);
+    }
+  }
+}
+
+/** SIGTERM, then the exit (bounded); returns it. */
+async function stop(child: GatewayProcess, ms = 10_000): Promise<Exit> {
+  if (child.exit) return child.exit;
+  child.proc.kill('SIGTERM');
+  return exitWithin(child, ms);
+}
+
+beforeAll(() => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx nest build\` first (npm test does it)`);
+  cwd = mkdtempSync(join(tmpdir(), 'gw-process-'));
+});
+
+afterEach(async () => {
+  // Every child this file started, by its own PID; SIGKILL is enough for a process that outlived its test.
+  for (const child of children) {
+    if (!child.exit) {
+      child.proc.kill('SIGKILL');
+      await exitWithin(child, 5000).catch(() => undefined);
+    }
+  }
+  children.clear();
+});
+
+afterAll(() => {
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+describe('configuration errors stop the process, naming the variable (SPEC §9)', () => {
+  it('PORT=abc exits non-zero, names PORT on stderr, and starts nothing', async () => {
+    const child = await spawnGateway({ PORT: 'abc' });
+    const exit = await exitWithin(child, 10_000);
+    expect(exit.code).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    expect(child.stderr()).toMatch(/\bPORT\b/);
+    // Nothing was started: no log line at all (the server logs "gateway started" once it listens).
+    expect(child.stdout()).toBe('');
+  });
+
+  it('names every bad variable at once', async () => {
+    const child = await spawnGateway({ PORT: 'abc', LOG_LEVEL: 'loud' });
+    const exit = await exitWithin(child, 10_000);
+    expect(exit.code).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    expect(child.stderr()).toMatch(/\bPORT\b/);
+    expect(child.stderr()).toMatch(/\bLOG_LEVEL\b/);
+    expect(child.stdout()).toBe('');
+  });
+
+  it('a bad value on a valid port never listens on it, not even briefly', async () => {
+    const child = await spawnGateway({ LOG_LEVEL: 'loud', ADMIN_TOKEN });
+    // Probe the port over and over for as long as the process lives.
+    let accepted = 0;
+    let probing = true;
+    const probes = (async () => {
+      while (probing) {
+        if (await connects(child.port)) accepted++;
+        await sleep(10);
+      }
+    })();
+    const exit = await exitWithin(child, 10_000).finally(() => (probing = false));
+    await probes;
+    expect(exit.code).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    expect(child.stderr()).toMatch(/\bLOG_LEVEL\b/);
+    expect(accepted).toBe(0);
+  });
+
+  it('a port already in use exits non-zero with the reason, promptly', async () => {
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
+    try {
+      const taken = (blocker.address() as AddressInfo).port;
+      const child = await spawnGateway({ PORT: String(taken), ADMIN_TOKEN });
+      const exit = await exitWithin(child, 15_000);
+      expect(exit.code).not.toBe(0);
+      expect(exit.code).not.toBeNull();
+      expect(child.stderr()).toMatch(/EADDRINUSE|in use/i);
+    } finally {
+      await new Promise<void>((done) => blocker.close(() => done()));
+    }
+  });
+
+  it('an invalid TENANTS_FILE exits non-zero naming TENANTS_FILE, and so does a missing one', async () => {
+    const invalid = join(cwd, 'tenants-invalid.json');
+    writeFileSync(invalid, JSON.stringify({ tenants: [{ id: 'acme', upstreamBaseUrl: 'ftp://nope', allowedRoutes: [] }] }));
+    const bad = await spawnGateway({ TENANTS_FILE: invalid, ADMIN_TOKEN });
+    const badExit = await exitWithin(bad, 15_000);
+    expect(badExit.code).not.toBe(0);
+    expect(badExit.code).not.toBeNull();
+    expect(bad.stderr()).toMatch(/\bTENANTS_FILE\b/);
+    expect(bad.stdout()).not.toMatch(/gateway started/);
+
+    const missing = await spawnGateway({ TENANTS_FILE: join(cwd, 'no-such-file.json'), ADMIN_TOKEN });
+    const missingExit = await exitWithin(missing, 15_000);
+    expect(missingExit.code).not.toBe(0);
+    expect(missingExit.code).not.toBeNull();
+    expect(missing.stderr()).toMatch(/\bTENANTS_FILE\b/);
+  });
+});
+
+describe('the built gateway (node dist/main.js)', () => {
+  let upstream: Upstream;
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+  });
+
+  afterAll(async () => {
+    await upstream.close();
+  });
+
+  it("a newcomer's first run, without Redis: warns about the in-memory store, serves admin and proxies", async () => {
+    const child = await startListening({ ADMIN_TOKEN });
+
+    // The warning is a JSON system line (pino writes asynchronously: give it a moment).
+    await waitFor(
+      () => child.logs().some((l) => l.level === 'warn' && l.category === 'system' && /in-memory/i.test(String(l.msg))),
+      5000,
+      'the in-memory store warning on stdout',
+    );
+
+    expect((await call(child.url, '/healthz')).status).toBe(200);
+    expect((await call(child.url, '/readyz')).status).toBe(200);
+    const key = await tenantWithKey(child, 'newcomer', upstream);
+    const proxied = await call(child.url, '/api/v1/hello?x=1', { headers: { 'x-api-key': key } });
+    expect(proxied.status).toBe(200);
+    expect(proxied.json).toMatchObject({ method: 'GET', url: '/newcomer/v1/hello?x=1' });
+    expect((proxied.json!.headers as Record<string, unknown>)['x-tenant-id']).toBe('newcomer');
+    expect((proxied.json!.headers as Record<string, unknown>)['x-api-key']).toBeUndefined();
+
+    // Without a key, with a wrong one, and with a wrong admin token: denied.
+    expect((await call(child.url, '/api/v1/hello')).status).toBe(401);
+    expect((await call(child.url, '/api/v1/hello', { headers: { 'x-api-key': 'sk_wrong_key_0123456789' } })).status).toBe(401);
+    expect((await call(child.url, '/admin/tenants', { headers: { 'x-admin-token': 'not-the-token-0123456789' } })).status).toBe(401);
+
+    expect((await stop(child)).code).toBe(0);
+  });
+
+  it('without ADMIN_TOKEN, logs a generated token once; it works, an empty or wrong one does not', async () => {
+    const child = await startListening({});
+    let token = '';
+    await waitFor(
+      () => {
+        const line = child.logs().find((l) => l.category === 'system' && /ADMIN_TOKEN/.test(String(l.msg)));
+        const candidates = Object.entries(line ?? {}).filter(
+          ([field, value]) => !['msg', 'level', 'time', 'category'].includes(field) && typeof value === 'string',
+        );
+        token = (candidates.find(([, value]) => /^\S{16,}$/.test(value as string))?.[1] as string | undefined) ?? '';
+        return token !== '';
+      },
+      5000,
+      'a system log line carrying the generated ADMIN_TOKEN',
+    );
+    expect(token.length).toBeGreaterThanOrEqual(16);
+
+    expect((await call(child.url, '/admin/tenants', { headers: { 'x-admin-token': token } })).status).toBe(200);
+    // No header, an empty one, and near misses.
+    const attempts: Record<string, string>[] = [
+      {},
+      { 'x-admin-token': '' },
+      { 'x-admin-token': `${token}x` },
+      { 'x-admin-token': token.slice(1) },
+    ];
+    for (const headers of attempts) {
+      const denied = await call(child.url, '/admin/tenants', { headers });
+      expect({ status: denied.status, code: denied.json?.code }).toEqual({ status: 401, code: 'invalid_admin_token' });
+    }
+
+    expect((await stop(child)).code).toBe(0);
+    // Logged once, and only in that one line.
+    expect(child.stdout().split(token).length - 1).toBe(1);
+    expect(child.stderr()).not.toContain(token);
+  });
+
+  it('every stdout line is JSON with a SPEC §8 category, across start, requests, denials, admin and shutdown', async () => {
+    const child = await startListening({ ADMIN_TOKEN, LOG_LEVEL: 'trace' });
+    const key = await tenantWithKey(child, 'logs', upstream);
+    await call(child.url, '/api/ok', { headers: { 'x-api-key': key } });
+    await call(child.url, '/api/ok');
+    await call(child.url, '/api/ok', { headers: { 'x-api-key': 'sk_wrong_key_0123456789' } });
+    await call(child.url, '/api/a/%2F/b', { headers: { 'x-api-key': key } });
+    await call(child.url, '/admin/tenants', { headers: { 'x-admin-token': 'wrong-token-0123456789' } });
+    await call(child.url, '/admin/tenants/nope', { headers: { 'x-admin-token': ADMIN_TOKEN } });
+    await call(child.url, '/admin/tenants', { method: 'POST', headers: { 'x-admin-token': ADMIN_TOKEN }, body: { id: '' } });
+    await call(child.url, '/no-such-route');
+    await call(child.url, '/readyz');
+    expect((await stop(child)).code).toBe(0);
+
+    expectJsonLogLines(child);
+    const logs = child.logs();
+    // Shutdown was logged too, and every request ended with one request line.
+    expect(logs.some((l) => l.category === 'system' && l.signal === 'SIGTERM')).toBe(true);
+    expect(logs.filter((l) => l.category === 'request').length).toBeGreaterThanOrEqual(11);
+    // Denials carry decision/reason under auth or policy.
+    expect(logs.some((l) => l.category === 'auth' && l.decision === 'deny' && l.reason === 'missing_api_key')).toBe(true);
+    expect(logs.some((l) => l.category === 'policy' && l.decision === 'deny' && l.reason === 'bad_path')).toBe(true);
+  });
+
+  it('SIGTERM: readiness drops at once, the in-flight request completes, then exit 0', async () => {
+    const graceMs = 5000;
+    const child = await startListening({ ADMIN_TOKEN, SHUTDOWN_GRACE_MS: String(graceMs) });
+    const key = await tenantWithKey(child, 'drain', upstream);
+
+    const startedAt = Date.now();
+    const inflight = call(child.url, '/api/slow/1500', { headers: { 'x-api-key': key } });
+    inflight.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    // A second in-flight request on a raw connection, to ask /readyz on that same (busy, so kept) connection later.
+    const raw = rawConnection(child.port);
+    raw.send(`GET /api/slow/1400 HTTP/1.1\r\nHost: gateway\r\nX-API-Key: ${key}\r\n\r\n`);
+    await waitFor(
+      () => ['/drain/slow/1500', '/drain/slow/1400'].every((url) => upstream.received.some((r) => r.url === url)),
+      2000,
+      'both slow requests upstream',
+    );
+    await sleep(Math.max(0, startedAt + 200 - Date.now()));
+    const signalledAt = Date.now();
+    child.proc.kill('SIGTERM');
+
+    // A signal is asynchronous: a request racing it may still be answered 200. Once the process has taken the
+    // signal (its log line, bounded), /readyz must no longer say ready.
+    await waitFor(() => child.logs().some((l) => l.category === 'system' && l.signal === 'SIGTERM'), 1000, 'SIGTERM logged');
+    // On a new connection: 503, or the listener is closed already.
+    const readiness = await call(child.url, '/readyz', { timeoutMs: 2000 }).then(
+      (reply) => String(reply.status),
+      (err: NodeJS.ErrnoException) => err.code ?? err.message,
+    );
+    expect(['503', 'ECONNREFUSED', 'ECONNRESET']).toContain(readiness);
+    // On the connection still busy with an in-flight request, the process does answer: 503 (after the 200).
+    raw.send('GET /readyz HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n');
+    await raw.closed(5000);
+    expect(raw.statuses()).toEqual([200, 503]);
+
+    const reply = await inflight;
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ url: '/drain/slow/1500' });
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1500);
+
+    const exit = await exitWithin(child, graceMs + 3000);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    // It exits once drained, not at the end of the grace period.
+    expect(exit.at - signalledAt).toBeLessThan(graceMs);
+    expect(upstream.aborted).not.toContain('/drain/slow/1500');
+    expectJsonLogLines(child);
+  });
+
+  it('SIGTERM: a request still running after SHUTDOWN_GRACE_MS is cut, and the process exits 0', async () => {
+    const graceMs = 300;
+    const child = await startListening({ ADMIN_TOKEN, SHUTDOWN_GRACE_MS: String(graceMs) });
+    const key = await tenantWithKey(child, 'cut', upstream);
+
+    const startedAt = Date.now();
+    const slow = call(child.url, '/api/slow/5000', { headers: { 'x-api-key': key }, timeoutMs: 10_000 }).then(
+      (reply) => `status ${reply.status}`,
+      (err: NodeJS.ErrnoException) => err.code ?? err.message,
+    );
+    await waitFor(() => upstream.received.some((r) => r.url === '/cut/slow/5000'), 2000, 'the slow request upstream');
+    await sleep(Math.max(0, startedAt + 200 - Date.now()));
+    const signalledAt = Date.now();
+    child.proc.kill('SIGTERM');
+
+    const exit = await exitWithin(child, graceMs + 4000);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    const took = exit.at - signalledAt;
+    expect(took).toBeGreaterThanOrEqual(graceMs - 50);
+    expect(took).toBeLessThan(graceMs + 3000);
+
+    // The client's request was cut (no 200 after 5 s), and the gateway aborted its upstream request.
+    const outcome = await slow;
+    expect(outcome).not.toBe('status 200');
+    expect(Date.now() - startedAt).toBeLessThan(5000);
+    await waitFor(() => upstream.aborted.includes('/cut/slow/5000'), 2000, 'the upstream request to be aborted');
+    expectJsonLogLines(child);
+  });
+
+  it('SIGTERM still exits 0 when nothing reads its stdout any more (a log pipe that went away)', async () => {
+    const child = await startListening({ ADMIN_TOKEN });
+    // Close our end of the pipe: every later log write fails with EPIPE.
+    child.proc.stdout?.destroy();
+    for (let i = 0; i < 5; i++) expect((await call(child.url, '/healthz', { timeoutMs: 2000 })).status).toBe(200);
+    const exit = await stop(child, 5000);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+  });
+
+  it('with Redis unreachable from the start, the process stays up, not ready, answers 503, and stops cleanly', async () => {
+    const deadPort = await freePort();
+    const child = await startListening({ ADMIN_TOKEN, REDIS_URL: `redis://127.0.0.1:${deadPort}` });
+    // Several reconnect attempts later (each one an ioredis error event), it is still alive.
+    await sleep(1500);
+    expect(child.exit).toBeNull();
+    expect((await call(child.url, '/healthz')).status).toBe(200);
+    expect((await call(child.url, '/readyz', { timeoutMs: 3000 })).status).toBe(503);
+    const denied = await call(child.url, '/api/x', { headers: { 'x-api-key': 'sk_some_key_0123456789abcdef' }, timeoutMs: 3000 });
+    expect({ status: denied.status, code: denied.json?.code }).toEqual({ status: 503, code: 'state_unavailable' });
+    expect(child.exit).toBeNull();
+
+    const signalledAt = Date.now();
+    const exit = await stop(child, 5000);
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exit.at - signalledAt).toBeLessThan(3000);
+    expectJsonLogLines(child);
+    expect(child.stderr()).toBe('');
+  });
+
+  it('writes no secret to its output: API key, admin token, query strings', async () => {
+    const child = await startListening({ ADMIN_TOKEN, LOG_LEVEL: 'trace' });
+    const key = await tenantWithKey(child, 'secrets', upstream);
+    const querySecret = 'SECRET-query-value-5f0e2c';
+    const bearer = 'eyJhbGciOiJSUzI1NiJ9.SECRET-bearer.sig';
+
+    expect((await call(child.url, `/api/v1/data?token=${querySecret}`, { headers: { 'x-api-key': key } })).status).toBe(200);
+    await call(child.url, `/api/v1/data?token=${querySecret}`, { headers: { 'x-api-key': key, authorization: `Bearer ${bearer}` } });
+    await call(child.url, `/api/a/%2F?token=${querySecret}`, { headers: { 'x-api-key': key } });
+    await call(child.url, `/api/v1/data?token=${querySecret}`, { headers: { 'x-api-key': `${key}-wrong` } });
+    await call(child.url, `/admin/tenants?token=${querySecret}`, { headers: { 'x-admin-token': ADMIN_TOKEN } });
+    await call(child.url, `/admin/tenants/secrets/keys?token=${querySecret}`, { headers: { 'x-admin-token': ADMIN_TOKEN } });
+    await call(child.url, '/admin/tenants', { headers: { 'x-admin-token': `${ADMIN_TOKEN}-wrong` } });
+    await call(child.url, `/nowhere?token=${querySecret}`, { headers: { cookie: `session=${querySecret}` } });
+    expect((await stop(child)).code).toBe(0);
+
+    const output = child.stdout() + child.stderr();
+    expect(child.lines().length).toBeGreaterThan(5);
+    for (const secret of [key, ADMIN_TOKEN, querySecret, bearer]) expect(output).not.toContain(secret);
+    // The requests were logged, with their path and without the query.
+    expect(child.logs().some((l) => l.category === 'request' && l.path === '/api/v1/data' && l.status === 200)).toBe(true);
+  });
+});
