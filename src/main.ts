@@ -16,15 +16,15 @@ async function bootstrap(): Promise<void> {
   const destination = stdoutDestination();
   const logger = createLogger(config.logLevel, destination);
   const exit = (code: number) => closeDestination(destination, () => process.exit(code));
-  let app: Awaited<ReturnType<typeof createApp>> | undefined;
+  // Set once listening; a signal before that finds nothing to drain.
+  const running: { app?: Awaited<ReturnType<typeof createApp>> } = {};
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ category: 'system', signal }, 'signal received');
-    // A signal during start-up: nothing is in flight yet.
-    if (app === undefined) return exit(0);
-    drainAndClose(app, config.shutdownGraceMs, logger)
+    if (running.app === undefined) return exit(0);
+    drainAndClose(running.app, config.shutdownGraceMs, logger)
       .then(() => {
         logger.info({ category: 'system' }, 'gateway stopped');
         exit(0);
@@ -39,7 +39,7 @@ async function bootstrap(): Promise<void> {
 
   const created = await createApp(config, logger);
   await created.listen(config.port, config.host);
-  app = created;
+  running.app = created;
   if (config.redis === null) {
     logger.warn(
       { category: 'system' },
