@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { AdminGuard } from './control-plane/admin-auth/admin.guard';
 import type { GatewayConfig } from './config/config.types';
+import { adminGateMiddleware } from './http/admin-gate.middleware';
 import { corsMiddleware } from './http/cors.middleware';
 import { ADMIN_BODY_LIMIT, jsonBodyMiddleware } from './http/json-body.middleware';
 import { Lifecycle } from './lifecycle/lifecycle.service';
@@ -39,7 +40,8 @@ export async function createApp(config: Readonly<GatewayConfig>, logger: Logger)
   if (config.corsOrigins !== null) app.use(corsMiddleware(config.corsOrigins));
   // The admin token is checked before a body is read: an unauthenticated request gets 401, never 400/413/415.
   const adminGuard = app.get(AdminGuard, { strict: false });
-  app.use('/admin', jsonBodyMiddleware(ADMIN_BODY_LIMIT, (req) => adminGuard.accepts(req)));
+  app.use('/admin', adminGateMiddleware((req) => adminGuard.accepts(req)));
+  app.use('/admin', jsonBodyMiddleware(ADMIN_BODY_LIMIT));
   await app.init();
   return app;
 }

@@ -7,14 +7,14 @@ export const ADMIN_BODY_LIMIT = 1024 * 1024;
 
 /**
  * Control-plane bodies: JSON only, 1 MiB at most (SPEC §6), parsed into `req.body`. The data plane
- * never goes through this: /api bodies are streamed, not parsed. A request `admit` refuses (no valid
- * admin token) is passed on unread, so the guard answers 401 before anything is buffered or parsed.
+ * never goes through this: /api bodies are streamed, not parsed. It runs after the admin gate, so
+ * nothing is buffered or parsed for a caller without the admin token.
  */
-export function jsonBodyMiddleware(limit = ADMIN_BODY_LIMIT, admit: (req: IncomingMessage) => boolean = () => true) {
+export function jsonBodyMiddleware(limit = ADMIN_BODY_LIMIT) {
   return (req: IncomingMessage & { body?: unknown }, res: ServerResponse, next: () => void): void => {
     const length = req.headers['content-length'];
     const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-    if (!hasBody || !admit(req)) {
+    if (!hasBody) {
       next();
       return;
     }

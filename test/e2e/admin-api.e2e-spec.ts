@@ -102,6 +102,9 @@ describe('admin guard', () => {
     ['POST', `/admin/tenants/${GUARDED}/keys`, {}],
     ['GET', `/admin/tenants/${GUARDED}/keys`, undefined],
     ['DELETE', `/admin/tenants/${GUARDED}/keys/${'KEYID'}`, undefined],
+    // Paths that do not exist are refused the same way: nothing about the admin API is revealed.
+    ['GET', '/admin/no-such-thing', undefined],
+    ['POST', '/admin', {}],
   ];
 
   it.each(tokens)('answers 401 invalid_admin_token to %s on every /admin route', async (_name, token) => {
@@ -113,6 +116,10 @@ describe('admin guard', () => {
       // The answer tells nothing about the resource.
       expect(reply.text).not.toContain(GUARDED);
     }
+  });
+
+  it('with the token, a path that does not exist is 404 not_found', async () => {
+    expectProblem(await admin(gw, 'GET', '/admin/no-such-thing'), 404, 'not_found');
   });
 
   it('let nothing through: the tenant and its key are unchanged, no tenant was created', async () => {
