@@ -872,6 +872,17 @@ describe('§5 streaming proxy, §10 client disconnects', () => {
     expect(createHash('sha256').update(res.body).digest('hex')).toBe(patternSha256(size));
   });
 
+  it('sequential requests reuse one keep-alive connection to the upstream', async () => {
+    const ports: (number | undefined)[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await api(gw, 'open', `/api/keepalive/${i}`);
+      expect(res.status).toBe(200);
+      ports.push(echo(res).remotePort);
+    }
+    expect(ports[0]).toEqual(expect.any(Number));
+    expect(new Set(ports).size).toBe(1);
+  });
+
   it('a client that disconnects mid-request aborts its upstream request', async () => {
     const url = '/base/disconnect/slow/3000';
     const started = Date.now();

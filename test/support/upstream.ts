@@ -8,6 +8,8 @@ export interface EchoReply {
   headers: IncomingHttpHeaders;
   bodyBytes: number;
   bodySha256: string;
+  /** The client port of the connection the request came on: equal ports = a reused connection. */
+  remotePort: number | undefined;
 }
 
 export interface Upstream {
@@ -39,7 +41,14 @@ export async function startUpstream(): Promise<Upstream> {
       hash.update(chunk);
     });
     req.on('end', () => {
-      const reply: EchoReply = { method: req.method ?? '', url, headers: req.headers, bodyBytes: bytes, bodySha256: hash.digest('hex') };
+      const reply: EchoReply = {
+        method: req.method ?? '',
+        url,
+        headers: req.headers,
+        bodyBytes: bytes,
+        bodySha256: hash.digest('hex'),
+        remotePort: req.socket.remotePort,
+      };
       received.push(reply);
       const status = /^\/(?:.*\/)?status\/(\d{3})$/.exec(url);
       const slow = /\/slow\/(\d+)$/.exec(url);
