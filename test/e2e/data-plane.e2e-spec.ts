@@ -169,6 +169,12 @@ async function createTenant(gw: TestGateway, tenant: Record<string, unknown>): P
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The first log line matching `match`, waiting (bounded) for the request's line to be written. */
+async function waitForLog(target: TestGateway, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  await waitFor(() => target.logs.some(match), 2000, 'the log line');
+  return target.logs.find(match)!;
+}
+
 const hasIpv6Loopback = Object.values(os.networkInterfaces())
   .flat()
   .some((i) => i !== undefined && i.internal && i.family === 'IPv6' && i.address === '::1');
@@ -631,6 +637,26 @@ describe('§5.3 headers', () => {
     expect(seen['x-forwarded-for']).toBe('203.0.113.7, 198.51.100.2, 127.0.0.1');
     expect(seen['x-forwarded-host']).toBe('api.client.example:8443');
     expect(seen.host).toBe(`127.0.0.1:${upstream.port}`);
+  });
+
+  it('behind a trusted proxy (TRUST_PROXY=loopback), X-Forwarded-Proto/-Host are honoured and the log ip is the client', async () => {
+    const trusting = await gateway({ TRUST_PROXY: 'loopback' });
+    const res = await call(trusting, {
+      path: '/api/headers/trusted',
+      headers: {
+        'X-API-Key': keys.open,
+        'X-Forwarded-For': '203.0.113.9',
+        'X-Forwarded-Proto': 'https',
+        'X-Forwarded-Host': 'public.example.com',
+      },
+    });
+    expect(res.status).toBe(200);
+    const seen = echo(res).headers;
+    expect(seen['x-forwarded-proto']).toBe('https');
+    expect(seen['x-forwarded-host']).toBe('public.example.com');
+    expect(seen['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
+    const line = await waitForLog(trusting, (l) => l.category === 'request' && l.path === '/api/headers/trusted');
+    expect(line.ip).toBe('203.0.113.9');
   });
 
   describe('X-Request-Id', () => {

@@ -29,7 +29,7 @@ interface Exchange {
   failed: boolean;
 }
 
-type ProxiedRequest = IncomingMessage & { protocol?: string };
+type ProxiedRequest = IncomingMessage & { protocol?: string; host?: string };
 
 /**
  * Streams an authorized request to the tenant's upstream with http-proxy: neither body is buffered,
@@ -77,8 +77,9 @@ export class ProxyService implements OnApplicationShutdown {
       requestId: ctx.requestId,
       // The peer that connected to us, as nginx's $proxy_add_x_forwarded_for: the chain stays complete.
       clientIp: req.socket.remoteAddress,
+      // Express's protocol and host honour X-Forwarded-Proto/-Host only from a TRUST_PROXY peer.
       proto: req.protocol ?? 'http',
-      host: req.headers.host,
+      host: req.host ?? req.headers.host,
       authSubject: ctx.authSubject,
     });
     // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.
