@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, waitFor } from '../support/redis-server';
+import { call } from '../support/http-call';
 import { startUpstream, type Upstream } from '../support/upstream';
 
 /**
@@ -114,48 +114,6 @@ async function startListening(env: Record<string, string> = {}): Promise<Gateway
   const child = await spawnGateway(env);
   await untilListening(child);
   return child;
-}
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  json: Record<string, unknown> | null;
-}
-
-/** One request on a fresh connection, bounded: it rejects rather than hangs. */
-function call(
-  base: string,
-  path: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
-): Promise<Reply> {
-  const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise((done, reject) => {
-    const req = http.request(
-      `${base}${path}`,
-      {
-        method: opts.method ?? 'GET',
-        agent: false,
-        headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...opts.headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          let json: Record<string, unknown> | null = null;
-          try {
-            json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-          } catch {
-            json = null;
-          }
-          done({ status: res.statusCode ?? 0, headers: res.headers, json });
-        });
-      },
-    );
-    req.setTimeout(opts.timeoutMs ?? 10_000, () => req.destroy(new Error(`${path}: no answer within the timeout`)));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** True when a TCP connection to the port succeeds now. */
