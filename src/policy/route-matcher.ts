@@ -69,12 +69,25 @@ export function matchRoute(
   method: string,
 ): RouteMatch {
   const { entries } = isCompiled(routes) ? routes : compileRoutes(routes);
+  const subject = path.includes('%') ? decodeDelimiters(path) : path;
   for (const entry of entries) {
-    if (!coversPath(entry.prefix, path)) continue;
+    if (!coversPath(entry.prefix, subject)) continue;
     if (entry.methods === null || entry.methods.has(method.toUpperCase())) return entry.allowed;
     return entry.denied;
   }
   return NO_MATCH;
+}
+
+/** Normalized escapes of the delimiters `! $ & ' ( ) * + , ; = : @` (the normalizer upper-cases hex). */
+const ESCAPED_DELIMITER = /%(?:2[146-9A-C]|3[ABD]|40)/g;
+
+/**
+ * For matching only: a route may name `/v1/a:b` while a client sends `/v1/a%3Ab`, which most
+ * upstreams treat alike; comparing both forms as one keeps the stricter route in force. The path
+ * forwarded upstream is left as it is. `/`, `?`, `#` and `%` are never decoded.
+ */
+function decodeDelimiters(path: string): string {
+  return path.replace(ESCAPED_DELIMITER, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
 }
 
 function isCompiled(routes: CompiledRoutes | readonly AllowedRoute[]): routes is CompiledRoutes {

@@ -120,3 +120,26 @@ describe('matchRoute', () => {
     }
   });
 });
+
+describe('matchRoute with escaped delimiters', () => {
+  const strict: AllowedRoute = { path: '/v1/a:b@c', methods: ['GET'] };
+  const lax: AllowedRoute = { path: '/v1' };
+  const routes = compileRoutes([lax, strict]);
+
+  it('applies a route naming a delimiter to the same path with that delimiter percent-encoded', () => {
+    for (const path of ['/v1/a:b@c', '/v1/a%3Ab@c', '/v1/a:b%40c', '/v1/a%3Ab%40c/x']) {
+      expect(matchRoute(routes, path, 'GET').route).toBe(strict);
+      // The stricter route's method list still decides: no fallback to the laxer parent.
+      expect(matchRoute(routes, path, 'DELETE')).toEqual({ route: strict, methodAllowed: false });
+    }
+  });
+
+  it('decodes every sub-delimiter, ":" and "@" for matching, and nothing else', () => {
+    const all = compileRoutes([{ path: "/x/!$&'()*+,;=:@" }]);
+    expect(matchRoute(all, '/x/%21%24%26%27%28%29%2A%2B%2C%3B%3D%3A%40', 'GET').route?.path).toBe("/x/!$&'()*+,;=:@");
+    // %25 ("%"), %3F ("?"), %23 ("#") stay encoded: they can never equal a route character.
+    const plain = compileRoutes([{ path: '/y' }, { path: '/' }]);
+    expect(matchRoute(plain, '/y%3F', 'GET').route?.path).toBe('/');
+    expect(matchRoute(plain, '/y%23', 'GET').route?.path).toBe('/');
+  });
+});
