@@ -39,14 +39,22 @@ export function stdoutDestination(): StdoutDestination {
 }
 
 /**
- * Flushes what is buffered, then retires the destination: pino's exit hook would otherwise retry a
- * write to a closed pipe forever and the process would never exit.
+ * Writes what is buffered, then closes the destination. A pipe nobody reads any more cannot hold
+ * the exit: after `ms` the destination is destroyed, else pino's exit hook would retry the write to
+ * the dead pipe forever.
  */
-export function closeDestination(destination: StdoutDestination, done: () => void): void {
-  destination.flush(() => {
-    destination.destroy();
+export function closeDestination(destination: StdoutDestination, done: () => void, ms = 1000): void {
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    destination.destroy(); // a no-op once end() has closed it
     done();
-  });
+  };
+  const timer = setTimeout(finish, ms);
+  destination.once('close', finish);
+  destination.end();
 }
 
 export function createLogger(level: LogLevel, destination?: pino.DestinationStream): Logger {
