@@ -478,7 +478,18 @@ describe('API keys', () => {
     const listed = (await admin(gw, 'GET', `/admin/tenants/${T}/keys`)).json.keys;
     expect(listed.find((k: { keyId: string }) => k.keyId === reply.json.keyId).expiresAt).toBe(expiresAt);
     // The cache TTL is 60 s: the key must still stop at its own expiry.
-    await waitFor(async () => (await api(gw, '/hello', reply.json.apiKey)).status === 401, 4000, 'expired key refused');
+    let last = '';
+    await waitFor(
+      async () => {
+        const seen = await api(gw, '/hello', reply.json.apiKey);
+        last = `${seen.status} ${seen.text.slice(0, 200)}`;
+        return seen.status === 401;
+      },
+      4000,
+      'expired key refused',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last answer: ${last}`);
+    });
     expectProblem(await api(gw, '/hello', reply.json.apiKey), 401, 'invalid_api_key');
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
   });
