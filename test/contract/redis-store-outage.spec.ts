@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { RedisConfig } from '../../src/config/config.types';
 import { createRedisStore, RedisStore } from '../../src/store/redis/redis.store';
 import { StoreStatus, StoreUnavailableError } from '../../src/store/store.port';
 import { RedisHandle, startRedis, waitFor } from '../support/redis-server';
+import { singleRedisConfig } from '../support/fixtures';
 
 /** Redis going away (stopped, hung, absent at start) must never crash or hang the process, and must heal. */
 
@@ -48,15 +48,7 @@ const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
   const events: string[] = [];
 
   const open = (): RedisStore => {
-    const cfg: RedisConfig = {
-      mode: 'single',
-      url: redis.url,
-      host: '127.0.0.1',
-      port: redis.port,
-      password: null,
-      db: 0,
-      tls: { enabled: false, rejectUnauthorized: true },
-    };
+    const cfg = singleRedisConfig(redis);
     const created = createRedisStore(cfg, (event) => events.push(event));
     created.onStatusChange((status) => statuses.push(status));
     return created;

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
-import { RedisConfig } from '../../src/config/config.types';
 import { MemoryStore } from '../../src/store/memory/memory.store';
 import { createRedisStore } from '../../src/store/redis/redis.store';
 import { KeyRecord, StateStore } from '../../src/store/store.port';
 import { startRedisCluster } from '../support/redis-cluster';
 import { startRedis, waitFor } from '../support/redis-server';
+import { singleRedisConfig } from '../support/fixtures';
 
 /** One contract, every adapter: the same behaviour from the embedded store, a Redis server and a Redis Cluster. */
 
@@ -46,15 +46,7 @@ const single: Factory = {
   isCluster: false,
   start: async () => {
     const redis = await startRedis();
-    const cfg: RedisConfig = {
-      mode: 'single',
-      url: redis.url,
-      host: '127.0.0.1',
-      port: redis.port,
-      password: null,
-      db: 0,
-      tls: TLS_OFF,
-    };
+    const cfg = singleRedisConfig(redis);
     const store = await readyStore(createRedisStore(cfg));
     return {
       store,

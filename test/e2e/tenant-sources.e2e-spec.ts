@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { ConfigError } from '../../src/config/config.loader';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { startRedis, waitFor, type RedisHandle } from '../support/redis-server';
+import { specExampleTenant } from '../support/fixtures';
 import { startUpstream, type Upstream } from '../support/upstream';
 import { admin, api, cleanupRedis, dumpRedis, expectProblem, sha256Hex, waitReady } from './helpers/e2e-http';
 
@@ -56,25 +57,7 @@ describe('tenants written by hand into Redis (SPEC §4 layout)', () => {
   const ACME = id('acme');
   const ACME_KEY = newKey('acme');
   /** The SPEC §3 example, pointed at the echo upstream. */
-  const acme = () => ({
-    id: ACME,
-    name: 'ACME Corp',
-    upstreamBaseUrl: `${upstream.url}/base`,
-    allowedRoutes: [
-      { path: '/v1/users', auth: { jwt: true }, methods: ['GET', 'POST'] },
-      { path: '/v1/products', auth: { jwt: false } },
-      { path: '/v2/admin' },
-    ],
-    auth: { jwt: false },
-    rateLimit: { windowSeconds: 60, maxRequests: 1000 },
-    idp: {
-      issuer: 'https://auth.acme.com',
-      jwksUri: 'https://auth.acme.com/.well-known/jwks.json',
-      audience: 'api.acme.com',
-      algorithms: ['RS256', 'ES256'],
-    },
-    disabled: false,
-  });
+  const acme = () => specExampleTenant({ id: ACME, upstreamBaseUrl: `${upstream.url}/base` });
 
   beforeAll(async () => {
     redis = await startRedis();

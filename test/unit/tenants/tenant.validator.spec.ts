@@ -1,30 +1,11 @@
 import type { Tenant } from '../../../src/tenants/tenant.model';
+import { specExampleTenant } from '../../support/fixtures';
 import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, validateTenant } from '../../../src/tenants/tenant.validator';
 
 const STRICT = { jwksAllowHttp: false };
 
 /** The SPEC §3 example, verbatim. */
-function exampleTenant() {
-  return {
-    id: 'acme',
-    name: 'ACME Corp',
-    upstreamBaseUrl: 'https://api.acme.internal/base',
-    allowedRoutes: [
-      { path: '/v1/users', auth: { jwt: true }, methods: ['GET', 'POST'] },
-      { path: '/v1/products', auth: { jwt: false } },
-      { path: '/v2/admin' },
-    ],
-    auth: { jwt: false },
-    rateLimit: { windowSeconds: 60, maxRequests: 1000 },
-    idp: {
-      issuer: 'https://auth.acme.com',
-      jwksUri: 'https://auth.acme.com/.well-known/jwks.json',
-      audience: 'api.acme.com',
-      algorithms: ['RS256', 'ES256'],
-    },
-    disabled: false,
-  };
-}
+const exampleTenant = () => specExampleTenant();
 
 /** The smallest valid tenant, to which a test adds the one field it is about. */
 function minimal(extra: Record<string, unknown> = {}): Record<string, unknown> {
