@@ -13,7 +13,7 @@ import { NestLogger } from './observability/nest-logger';
 import { requestContextMiddleware } from './observability/request-context.middleware';
 
 /** Never run with an empty or default admin token: without ADMIN_TOKEN, generate one and log it once. */
-export function resolveAdminToken(config: Readonly<GatewayConfig>, logger: Logger): Readonly<GatewayConfig> {
+function resolveAdminToken(config: Readonly<GatewayConfig>, logger: Logger): Readonly<GatewayConfig> {
   if (config.adminToken) return config;
   const adminToken = randomBytes(24).toString('base64url');
   // The one place a secret is logged, on purpose: the operator has no other way to learn it.

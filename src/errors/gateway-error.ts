@@ -32,10 +32,7 @@ export const missingJwt = () =>
   new GatewayError(401, 'missing_jwt', 'A bearer token is required for this route.', undefined, {
     'WWW-Authenticate': 'Bearer',
   });
-export const invalidJwt = (detail: string) =>
-  new GatewayError(401, 'invalid_jwt', detail, undefined, {
-    'WWW-Authenticate': 'Bearer error="invalid_token"',
-  });
+export const jwksUnavailable = (detail: string) => new GatewayError(503, 'jwks_unavailable', detail);
 export const payloadTooLarge = (limit: number) =>
   new GatewayError(413, 'payload_too_large', `The request body exceeds ${limit} bytes.`);
 export const tenantMisconfigured = () =>
@@ -46,7 +43,6 @@ export const stateUnavailable = () =>
   new GatewayError(503, 'state_unavailable', 'The gateway state store is unavailable.');
 export const upstreamTimeout = () =>
   new GatewayError(504, 'upstream_timeout', 'The upstream service did not respond in time.');
-export const notFound = (detail = 'No such resource.') => new GatewayError(404, 'not_found', detail);
 
 export const invalidAdminToken = () =>
   new GatewayError(401, 'invalid_admin_token', 'A valid X-Admin-Token header is required.');

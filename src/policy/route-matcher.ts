@@ -70,9 +70,10 @@ export function matchRoute(
 ): RouteMatch {
   const { entries } = isCompiled(routes) ? routes : compileRoutes(routes);
   const subject = path.includes('%') ? decodeDelimiters(path) : path;
+  const verb = method.toUpperCase();
   for (const entry of entries) {
     if (!coversPath(entry.prefix, subject)) continue;
-    if (entry.methods === null || entry.methods.has(method.toUpperCase())) return entry.allowed;
+    if (entry.methods === null || entry.methods.has(verb)) return entry.allowed;
     return entry.denied;
   }
   return NO_MATCH;

@@ -36,7 +36,8 @@ export function applyUpstreamHeaderRules(headers: IncomingHttpHeaders, fwd: Forw
   }
   for (const name of HOP_BY_HOP) delete headers[name];
   for (const name of GATEWAY_ONLY) delete headers[name];
-  for (const name of Object.keys(headers)) {
+  // for-in, not Object.keys: no array allocated on every request.
+  for (const name in headers) {
     if (name.startsWith('x-auth-')) delete headers[name];
   }
 
@@ -84,7 +85,7 @@ const VARY_COVERS_ORIGIN = /(?:^|,)\s*(?:origin|\*)\s*(?:,|$)/i;
 export function applyClientHeaderRules(headers: IncomingHttpHeaders, corsConfigured: boolean): void {
   delete headers['x-request-id'];
   if (!corsConfigured) return;
-  for (const name of Object.keys(headers)) {
+  for (const name in headers) {
     if (name.startsWith('access-control-')) delete headers[name];
   }
   const vary = headers.vary;

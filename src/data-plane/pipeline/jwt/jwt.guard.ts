@@ -1,5 +1,5 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { GatewayError, missingJwt } from '../../../errors/gateway-error';
+import { jwksUnavailable, missingJwt } from '../../../errors/gateway-error';
 import { contextOf } from '../../../observability/request-context';
 import { jwtRequired } from '../../../policy/jwt-rule';
 
@@ -18,6 +18,6 @@ export class JwtGuard implements CanActivate {
     if (!jwtRequired(ctx.tenant!, ctx.route!)) return true;
     const header = req.headers.authorization;
     if (header === undefined || !BEARER.test(header)) throw missingJwt();
-    throw new GatewayError(503, 'jwks_unavailable', 'JWT verification is not available on this gateway.');
+    throw jwksUnavailable('JWT verification is not available on this gateway.');
   }
 }
