@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startGateway, ADMIN_TOKEN, type TestGateway } from '../support/gateway';
 import {
@@ -149,6 +152,13 @@ const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
     // The process is alive: liveness holds throughout.
     expect((await call(gw.url, '/healthz')).status).toBe(200);
 
+    // The control plane says the same: its reads and writes are 503 state_unavailable, never a 500.
+    expectStateUnavailable(await call(gw.url, '/admin/tenants', { headers: admin }));
+    expectStateUnavailable(
+      await call(gw.url, '/admin/tenants', { method: 'POST', headers: admin, body: tenantFor('during-outage', upstream) }),
+    );
+    expectStateUnavailable(await call(gw.url, `/admin/tenants/${String(tenantA.id)}/keys`, { method: 'POST', headers: admin, body: {} }));
+
     // Redis returns on the same port. Our test server starts empty (no persistence), so write the tenants
     // back as an operator would by hand (SPEC §4 layout).
     await redis.restart();
@@ -232,5 +242,29 @@ const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
     const proxied = await call(gw.url, '/api/works', { headers: { 'x-api-key': key } });
     expect(proxied.status).toBe(200);
     expect(upstream.received.at(-1)?.url).toBe('/late-redis/works');
+  });
+  it('loads TENANTS_FILE once Redis appears when it was down at start', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'gw-outage-file-'));
+    const file = join(dir, 'tenants.json');
+    const apiKey = 'file-key-loaded-when-redis-appears';
+    writeFileSync(file, JSON.stringify({ tenants: [{ ...tenantFor('from-file', upstream), apiKeys: [apiKey] }] }));
+    try {
+      gw = await startGateway({ REDIS_URL: `redis://127.0.0.1:${port}`, TENANTS_FILE: file, TENANT_CACHE_TTL_MS: String(TTL_MS) });
+      expectStateUnavailable(await call(gw.url, '/api/file', { headers: { 'x-api-key': apiKey } }));
+
+      spawned = await spawnRedisServer(port);
+      await expectStatusSoon(gw, '/readyz', 200, 15_000);
+      // The upsert runs on the store's return; the key is then served (bounded wait, no restart).
+      let last = 0;
+      await waitFor(
+        async () => (last = (await call(gw!.url, '/api/file', { headers: { 'x-api-key': apiKey } })).status) === 200,
+        5000,
+        `the TENANTS_FILE key to work (last: ${last})`,
+      );
+      expect(upstream.received.at(-1)?.url).toBe('/from-file/file');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
