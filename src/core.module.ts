@@ -2,6 +2,7 @@ import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@n
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.types';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
+import { Metrics } from './observability/metrics';
 import { createStateStore } from './store/store.factory';
 import { STATE_STORE, type StateStore } from './store/store.port';
 import { TenantResolver } from './tenants/tenant-resolver';
@@ -37,7 +38,7 @@ class StoreCloser implements OnApplicationShutdown {
   }
 }
 
-/** The shared core both planes build on: config, logger, state store, tenants, lifecycle. */
+/** The shared core both planes build on: config, logger, metrics, state store, tenants, lifecycle. */
 @Global()
 @Module({})
 export class CoreModule {
@@ -68,10 +69,11 @@ export class CoreModule {
             new TenantResolver(store, repository, logger, { ttlMs: config.tenantCacheTtlMs }),
         },
         Lifecycle,
+        Metrics,
         TenantsFileLoader,
         StoreCloser,
       ],
-      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, Lifecycle],
+      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, Lifecycle, Metrics],
     };
   }
 }

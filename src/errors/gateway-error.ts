@@ -32,7 +32,13 @@ export const missingJwt = () =>
   new GatewayError(401, 'missing_jwt', 'A bearer token is required for this route.', undefined, {
     'WWW-Authenticate': 'Bearer',
   });
+export const invalidJwt = (detail: string) =>
+  new GatewayError(401, 'invalid_jwt', detail, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 export const jwksUnavailable = (detail: string) => new GatewayError(503, 'jwks_unavailable', detail);
+export const rateLimited = (retryAfterSeconds: number) =>
+  new GatewayError(429, 'rate_limited', 'The tenant rate limit is exhausted.', undefined, {
+    'Retry-After': String(retryAfterSeconds),
+  });
 export const payloadTooLarge = (limit: number) =>
   new GatewayError(413, 'payload_too_large', `The request body exceeds ${limit} bytes.`);
 export const tenantMisconfigured = () =>

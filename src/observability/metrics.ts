@@ -1,0 +1,103 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** SPEC §8: latency buckets from 1 to 3000 ms, including 50 and 3000. */
+export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 3000];
+
+/** `gateway_auth_failures_total{reason}` values (SPEC §8). */
+export const AUTH_FAILURE_REASONS = ['missing_api_key', 'invalid_api_key', 'missing_jwt', 'invalid_jwt', 'jwks_unavailable'] as const;
+
+/** `control_mutations_total{action}` values (SPEC §8). */
+export type MutationAction = 'tenant_create' | 'tenant_update' | 'tenant_delete' | 'key_create' | 'key_revoke';
+
+/**
+ * Every metric of SPEC §8, with exactly its name, type and label names, in one registry per app
+ * (never prom-client's global one, so two gateways in one process keep separate counts), plus
+ * prom-client's default process metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'gateway_requests_total',
+    help: 'Data-plane requests by tenant and HTTP status.',
+    labelNames: ['tenantId', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'gateway_auth_failures_total',
+    help: 'Data-plane authentication failures by reason.',
+    labelNames: ['tenantId', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly routeDenials = new Counter({
+    name: 'gateway_route_denials_total',
+    help: 'Requests denied because no allowed route matched path and method.',
+    labelNames: ['tenantId'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'gateway_rate_limited_total',
+    help: 'Requests refused with 429 because the tenant bucket was empty.',
+    labelNames: ['tenantId'] as const,
+    registers: [this.registry],
+  });
+  readonly upstreamErrors = new Counter({
+    name: 'gateway_upstream_errors_total',
+    help: 'Upstream 5xx responses and transport errors (refused, reset, timeout).',
+    labelNames: ['tenantId'] as const,
+    registers: [this.registry],
+  });
+  readonly internalErrors = new Counter({
+    name: 'gateway_internal_errors_total',
+    help: 'Errors inside the gateway by type (e.g. rate_limit_store).',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'gateway_latency_ms',
+    help: 'Data-plane request latency in milliseconds, as the client sees it.',
+    labelNames: ['tenantId', 'status'] as const,
+    buckets: LATENCY_BUCKETS_MS,
+    registers: [this.registry],
+  });
+  readonly upstreamLatency = new Histogram({
+    name: 'gateway_upstream_latency_ms',
+    help: 'Time from sending the request upstream to its response headers, in milliseconds.',
+    labelNames: ['tenantId', 'upstream'] as const,
+    buckets: LATENCY_BUCKETS_MS,
+    registers: [this.registry],
+  });
+  readonly inflight = new Gauge({
+    name: 'gateway_inflight_requests',
+    help: 'Data-plane requests in progress.',
+    registers: [this.registry],
+  });
+  readonly controlRequests = new Counter({
+    name: 'control_requests_total',
+    help: 'Control-plane requests by route template and HTTP status.',
+    labelNames: ['endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly controlMutations = new Counter({
+    name: 'control_mutations_total',
+    help: 'Successful control-plane mutations by action.',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly controlErrors = new Counter({
+    name: 'control_errors_total',
+    help: 'Control-plane requests answered with a 5xx.',
+    registers: [this.registry],
+  });
+  readonly controlLatency = new Histogram({
+    name: 'control_latency_ms',
+    help: 'Control-plane request latency in milliseconds by route template.',
+    labelNames: ['endpoint'] as const,
+    buckets: LATENCY_BUCKETS_MS,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
