@@ -5,6 +5,7 @@ import { LOGGER, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { createStateStore } from './store/store.factory';
 import { STATE_STORE, type StateStore } from './store/store.port';
+import { CacheInvalidator } from './tenants/cache-invalidator';
 import { TenantResolver } from './tenants/tenant-resolver';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantsFileLoader } from './tenants/tenants-file.loader';
@@ -68,12 +69,13 @@ export class CoreModule {
           useFactory: (store: StateStore, repository: TenantRepository) =>
             new TenantResolver(store, repository, logger, { ttlMs: config.tenantCacheTtlMs }),
         },
+        CacheInvalidator,
         Lifecycle,
         Metrics,
         TenantsFileLoader,
         StoreCloser,
       ],
-      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, Lifecycle, Metrics],
+      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, CacheInvalidator, Lifecycle, Metrics],
     };
   }
 }

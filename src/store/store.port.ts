@@ -8,7 +8,7 @@
  * Keys of our own, hash-tagged by tenant so per-tenant keys share one cluster slot:
  *   gw:{<tenantId>}:keys              hash keyId -> KeyRecord JSON
  *   gw:{<tenantId>}:bucket            rate-limit bucket (later)
- *   gw:invalidate                     pub/sub channel (later)
+ *   gw:invalidate                     pub/sub channel: cache invalidations between replicas
  */
 export const STATE_STORE = Symbol('STATE_STORE');
 
@@ -27,6 +27,9 @@ export interface KeyLookup {
 }
 
 export type StoreStatus = 'ready' | 'down';
+
+/** What changed: one tenant (its entry, the key mappings naming it, unknown keys), or anything at all. */
+export type Invalidation = { tenantId: string } | { all: true };
 
 export interface StateStore {
   readonly kind: 'redis' | 'memory';
@@ -48,6 +51,14 @@ export interface StateStore {
   listKeys(tenantId: string): Promise<KeyRecord[]>;
   /** Deletes the mapping and the metadata; returns the removed record or null. */
   removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null>;
+
+  /** Tells every replica (this one's listeners included) to drop cached answers. Throws StoreUnavailableError. */
+  publishInvalidation(msg: Invalidation): Promise<void>;
+  /**
+   * Listens for invalidations from any replica. After the subscription was (re-)established the
+   * listener gets `{ all: true }`: messages may have been missed meanwhile.
+   */
+  onInvalidation(listener: (msg: Invalidation) => void): void;
 
   /** True when the store answers now. */
   ping(): Promise<boolean>;

@@ -47,6 +47,11 @@ export class LruCache<K, V> {
     this.map.delete(key);
   }
 
+  /** Removes every entry whose value matches; O(n), for rare events such as an invalidation. */
+  deleteWhere(matches: (value: V) => boolean): void {
+    for (const [key, entry] of this.map) if (matches(entry.value)) this.map.delete(key);
+  }
+
   clear(): void {
     this.map.clear();
   }

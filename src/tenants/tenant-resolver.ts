@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { stateUnavailable, tenantMisconfigured } from '../errors/gateway-error';
-import { StoreUnavailableError, type StateStore } from '../store/store.port';
+import { StoreUnavailableError, type Invalidation, type StateStore } from '../store/store.port';
 import { hashApiKey } from './api-key';
 import { LruCache } from './lru-cache';
 import type { LoadedTenant, ServedTenant, TenantRepository } from './tenant.repository';
@@ -27,6 +27,11 @@ export class TenantResolver {
   private readonly keys: LruCache<string, KeyMapping>;
   private readonly unknownKeys: LruCache<string, true>;
   private readonly tenants: LruCache<string, LoadedTenant | null>;
+  /**
+   * Bumped by every invalidation: a store read that was in flight when it happened may carry the old
+   * state, so its answer is used but not cached.
+   */
+  private epoch = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -53,22 +58,36 @@ export class TenantResolver {
     const cached = this.tenants.get(tenantId, now);
     if (cached !== undefined && cached.freshUntil > now) return this.usable(cached.value);
     let loaded: LoadedTenant | null;
+    const epoch = this.epoch;
     try {
       loaded = await this.repository.load(tenantId);
     } catch (err) {
       if (err instanceof StoreUnavailableError && cached !== undefined) return this.usable(cached.value);
       throw this.mapStoreError(err);
     }
-    this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
+    if (epoch === this.epoch) this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
     // Outside the try: an invalid tenant is a 500 tenant_misconfigured, not a store failure (503).
     return this.usable(loaded);
   }
 
   /** Drops every cached answer (used when caches may be out of date). */
   invalidateAll(): void {
+    this.epoch++;
     this.keys.clear();
     this.unknownKeys.clear();
     this.tenants.clear();
+  }
+
+  /**
+   * Drops what a change may have made wrong. For one tenant: its entry, the key mappings naming it
+   * (a revoked key), and every unknown key (a key just created may have been cached as unknown).
+   */
+  invalidate(msg: Invalidation): void {
+    if ('all' in msg) return this.invalidateAll();
+    this.epoch++;
+    this.tenants.delete(msg.tenantId);
+    this.keys.deleteWhere((mapping) => mapping.tenantId === msg.tenantId);
+    this.unknownKeys.clear();
   }
 
   private async lookupKey(hash: string, now: number): Promise<KeyMapping | null> {
@@ -76,16 +95,22 @@ export class TenantResolver {
     if (cached !== undefined && cached.freshUntil > now) return cached.value;
     const unknown = this.unknownKeys.get(hash, now);
     if (unknown !== undefined && unknown.freshUntil > now) return null;
+    const epoch = this.epoch;
     try {
       const found = await this.store.lookupKey(hash);
+      const current = epoch === this.epoch;
       if (found === null) {
-        this.keys.delete(hash);
-        this.unknownKeys.set(hash, true, now + this.options.ttlMs);
+        if (current) {
+          this.keys.delete(hash);
+          this.unknownKeys.set(hash, true, now + this.options.ttlMs);
+        }
         return null;
       }
       const mapping = { tenantId: found.tenantId };
-      this.keys.set(hash, mapping, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
-      this.unknownKeys.delete(hash);
+      if (current) {
+        this.keys.set(hash, mapping, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
+        this.unknownKeys.delete(hash);
+      }
       return mapping;
     } catch (err) {
       if (err instanceof StoreUnavailableError) {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { GatewayError, invalidRequest, keyNotFound, type ValidationIssue } from '../../errors/gateway-error';
 import { STATE_STORE, type KeyRecord, type StateStore } from '../../store/store.port';
 import { generateApiKey, generateKeyId, hashApiKey, SHA256_HEX } from '../../tenants/api-key';
-import { TenantResolver } from '../../tenants/tenant-resolver';
+import { CacheInvalidator } from '../../tenants/cache-invalidator';
 import { TenantAdminService } from '../tenants/tenant-admin.service';
 
 export interface KeyView {
@@ -61,7 +61,7 @@ export class KeyAdminService {
   constructor(
     @Inject(STATE_STORE) private readonly store: StateStore,
     @Inject(TenantAdminService) private readonly tenants: TenantAdminService,
-    @Inject(TenantResolver) private readonly resolver: TenantResolver,
+    @Inject(CacheInvalidator) private readonly invalidator: CacheInvalidator,
   ) {}
 
   async create(tenantId: string, body: unknown): Promise<CreatedKey> {
@@ -75,7 +75,8 @@ export class KeyAdminService {
     }
     const record: KeyRecord = { keyId: generateKeyId(), hash, createdAt: new Date().toISOString(), expiresAt };
     await this.store.addKey(tenantId, record);
-    this.resolver.invalidateAll();
+    // Replicas may hold this key as unknown (tried before it existed): the invalidation drops those.
+    await this.invalidator.changed({ tenantId });
     const { keyId, ...rest } = view(record);
     return apiKey === undefined ? { keyId, ...rest } : { keyId, apiKey, ...rest };
   }
@@ -88,7 +89,7 @@ export class KeyAdminService {
   async revoke(tenantId: string, keyId: string): Promise<void> {
     await this.tenants.assertExists(tenantId);
     const removed = await this.store.removeKey(tenantId, keyId);
-    this.resolver.invalidateAll();
     if (removed === null) throw keyNotFound(keyId);
+    await this.invalidator.changed({ tenantId });
   }
 }

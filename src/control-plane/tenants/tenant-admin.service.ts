@@ -9,7 +9,7 @@ import {
   type ValidationIssue,
 } from '../../errors/gateway-error';
 import { STATE_STORE, type StateStore } from '../../store/store.port';
-import { TenantResolver } from '../../tenants/tenant-resolver';
+import { CacheInvalidator } from '../../tenants/cache-invalidator';
 import type { Tenant } from '../../tenants/tenant.model';
 import { TenantRepository } from '../../tenants/tenant.repository';
 import { isTenantId, validateTenant } from '../../tenants/tenant.validator';
@@ -20,14 +20,14 @@ export interface TenantListing {
   invalidTenants: { id: string; errors: ValidationIssue[] }[];
 }
 
-/** Tenant CRUD over the SPEC §4 layout; every change drops this replica's cached answers at once. */
+/** Tenant CRUD over the SPEC §4 layout; every change reaches every replica's caches (CacheInvalidator). */
 @Injectable()
 export class TenantAdminService {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(STATE_STORE) private readonly store: StateStore,
     @Inject(TenantRepository) private readonly repository: TenantRepository,
-    @Inject(TenantResolver) private readonly resolver: TenantResolver,
+    @Inject(CacheInvalidator) private readonly invalidator: CacheInvalidator,
   ) {}
 
   async list(): Promise<TenantListing> {
@@ -55,7 +55,8 @@ export class TenantAdminService {
   async create(body: unknown): Promise<Tenant> {
     const tenant = this.validate(body);
     if (!(await this.repository.save(tenant, true))) throw tenantExists(tenant.id);
-    this.resolver.invalidateAll();
+    // Also drops unknown keys cached before: a key of this id may have been written by hand already.
+    await this.invalidator.changed({ tenantId: tenant.id });
     return tenant;
   }
 
@@ -66,14 +67,15 @@ export class TenantAdminService {
     if (tenant.id !== id) throw invalidTenant([{ path: 'id', message: `must equal the tenant id in the URL ("${id}")` }]);
     const existed = (await this.store.getTenant(id)) !== null;
     await this.repository.save(tenant);
-    this.resolver.invalidateAll();
+    await this.invalidator.changed({ tenantId: id });
     return { tenant, created: !existed };
   }
 
   async delete(id: string): Promise<void> {
     assertTenantId(id);
     const removed = await this.store.deleteTenant(id);
-    this.resolver.invalidateAll();
+    // Even when the tenant was gone, mappings naming it may just have been swept.
+    await this.invalidator.changed({ tenantId: id });
     if (!removed) throw tenantNotFound(id);
   }
 

@@ -1,5 +1,5 @@
 import { byCreatedAt, expiryOf, isExpired } from '../key-record.util';
-import { KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
+import { Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
 
 interface Mapping {
   tenantId: string;
@@ -17,6 +17,7 @@ export class MemoryStore implements StateStore {
   private readonly mappings = new Map<string, Mapping>();
   /** tenant id -> keyId -> record (gw:{<tenantId>}:keys). */
   private readonly keys = new Map<string, Map<string, KeyRecord>>();
+  private readonly invalidationListeners: ((msg: Invalidation) => void)[] = [];
 
   async getTenant(id: string): Promise<string | null> {
     return this.tenants.get(id) ?? null;
@@ -84,6 +85,15 @@ export class MemoryStore implements StateStore {
     records.delete(keyId);
     if (records.size === 0) this.keys.delete(tenantId);
     return { ...record };
+  }
+
+  /** One process, so the "bus" is its listeners, called at once. */
+  async publishInvalidation(msg: Invalidation): Promise<void> {
+    for (const listener of this.invalidationListeners) listener(msg);
+  }
+
+  onInvalidation(listener: (msg: Invalidation) => void): void {
+    this.invalidationListeners.push(listener);
   }
 
   async ping(): Promise<boolean> {

@@ -1,7 +1,8 @@
 import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
-import { KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import { Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import { InvalidationBus } from './invalidation-bus';
 import { createRedisClient, RedisClient } from './redis.client';
 
 export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
@@ -44,11 +45,13 @@ export class RedisStore implements StateStore {
   private readonly listeners: ((status: StoreStatus) => void)[] = [];
   private lastError: string | null = null;
   private closing: Promise<void> | null = null;
+  private readonly bus: InvalidationBus;
 
   constructor(
     private readonly client: RedisClient,
     private readonly log: StoreLog = () => undefined,
   ) {
+    this.bus = new InvalidationBus(client, log);
     client.on('ready', () => this.setStatus('ready'));
     client.on('close', () => this.setStatus('down'));
     client.on('end', () => this.setStatus('down'));
@@ -172,6 +175,14 @@ export class RedisStore implements StateStore {
     });
   }
 
+  async publishInvalidation(msg: Invalidation): Promise<void> {
+    await this.run(() => this.bus.publish(msg));
+  }
+
+  onInvalidation(listener: (msg: Invalidation) => void): void {
+    this.bus.listen(listener);
+  }
+
   async ping(): Promise<boolean> {
     try {
       const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
@@ -194,6 +205,7 @@ export class RedisStore implements StateStore {
   /** Quits gracefully; a Redis that cannot answer is disconnected instead, so this never hangs. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.bus.close();
       try {
         if (this.client.status !== 'ready') throw new Error('not connected');
         await within(this.client.quit(), 1500);
