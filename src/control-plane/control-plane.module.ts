@@ -1,14 +1,16 @@
 import { Module } from '@nestjs/common';
 import { AdminGuard } from './admin-auth/admin.guard';
+import { AdminAudit } from './audit/admin-audit';
 import { HealthController } from './health/health.controller';
 import { KeyAdminService } from './keys/key-admin.service';
 import { KeysController } from './keys/keys.controller';
+import { RoutesController } from './routes/routes.controller';
 import { TenantAdminService } from './tenants/tenant-admin.service';
 import { TenantsController } from './tenants/tenants.controller';
 
 /** /admin/*, /healthz, /readyz. Depends on the core only, never on the data plane. */
 @Module({
-  controllers: [HealthController, TenantsController, KeysController],
-  providers: [AdminGuard, TenantAdminService, KeyAdminService],
+  controllers: [HealthController, TenantsController, KeysController, RoutesController],
+  providers: [AdminGuard, AdminAudit, TenantAdminService, KeyAdminService],
 })
 export class ControlPlaneModule {}

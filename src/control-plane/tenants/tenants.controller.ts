@@ -1,13 +1,19 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Put, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { AdminGuard } from '../admin-auth/admin.guard';
+import { actorOf, AdminAudit } from '../audit/admin-audit';
 import { TenantAdminService, type TenantListing } from './tenant-admin.service';
 import type { Tenant } from '../../tenants/tenant.model';
+
+const idIn = (body: unknown): unknown => (typeof body === 'object' && body !== null ? (body as { id?: unknown }).id : undefined);
 
 @Controller('admin/tenants')
 @UseGuards(AdminGuard)
 export class TenantsController {
-  constructor(@Inject(TenantAdminService) private readonly tenants: TenantAdminService) {}
+  constructor(
+    @Inject(TenantAdminService) private readonly tenants: TenantAdminService,
+    @Inject(AdminAudit) private readonly audit: AdminAudit,
+  ) {}
 
   @Get()
   list(): Promise<TenantListing> {
@@ -16,8 +22,8 @@ export class TenantsController {
 
   @Post()
   @HttpCode(201)
-  create(@Body() body: unknown): Promise<Tenant> {
-    return this.tenants.create(body);
+  create(@Body() body: unknown, @Req() req: Request): Promise<Tenant> {
+    return this.audit.record(actorOf(req), { action: 'tenant_create', tenantId: idIn(body) }, () => this.tenants.create(body));
   }
 
   @Get(':id')
@@ -25,20 +31,27 @@ export class TenantsController {
     return this.tenants.get(id);
   }
 
+  /** Audited as tenant_create when it created the tenant; a PUT that failed changed nothing and is a tenant_update. */
   @Put(':id')
   async replace(
     @Param('id') id: string,
     @Body() body: unknown,
+    @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<Tenant> {
-    const { tenant, created } = await this.tenants.replace(id, body);
+    const { tenant, created } = await this.audit.record(
+      actorOf(req),
+      { action: 'tenant_update', tenantId: id },
+      () => this.tenants.replace(id, body),
+      (result) => ({ action: result.created ? 'tenant_create' : 'tenant_update' }),
+    );
     res.status(created ? 201 : 200);
     return tenant;
   }
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('id') id: string): Promise<void> {
-    await this.tenants.delete(id);
+  async remove(@Param('id') id: string, @Req() req: Request): Promise<void> {
+    await this.audit.record(actorOf(req), { action: 'tenant_delete', tenantId: id }, () => this.tenants.delete(id));
   }
 }
