@@ -42,7 +42,8 @@ export class InvalidationBus {
   private readonly listeners: ((msg: Invalidation) => void)[] = [];
   private sub: Redis | null = null;
   private closed = false;
-  private nodeIndex = 0;
+  /** Starts anywhere, so the replicas' subscribers spread over the cluster's nodes. */
+  private nodeIndex = Math.floor(Math.random() * 1024);
   private retryTimer: NodeJS.Timeout | undefined;
   private lastError: string | null = null;
 

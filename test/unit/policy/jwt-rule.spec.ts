@@ -1,4 +1,4 @@
-import { jwtRequired } from '../../../src/policy/jwt-rule';
+import { jwtRequired, jwtRequirement } from '../../../src/policy/jwt-rule';
 import type { AllowedRoute, Tenant } from '../../../src/tenants/tenant.model';
 
 const idp = { issuer: 'https://auth.example.com', jwksUri: 'https://auth.example.com/jwks.json' };
@@ -29,5 +29,22 @@ describe('jwtRequired', () => {
   it('does not require a JWT when neither says and the tenant has no idp', () => {
     expect(jwtRequired(tenant(), route)).toBe(false);
     expect(jwtRequired(tenant({ auth: {} }), { path: '/v1', auth: {} })).toBe(false);
+  });
+});
+
+describe('jwtRequirement', () => {
+  const cases: [string, Tenant, AllowedRoute, boolean, string][] = [
+    ['route false beats tenant true', tenant({ idp, auth: { jwt: true } }), { path: '/v1', auth: { jwt: false } }, false, 'route'],
+    ['route true', tenant({ idp }), { path: '/v1', auth: { jwt: true } }, true, 'route'],
+    ['tenant false beats idp', tenant({ idp, auth: { jwt: false } }), { path: '/v1', auth: {} }, false, 'tenant'],
+    ['tenant true', tenant({ idp, auth: { jwt: true } }), { path: '/v1' }, true, 'tenant'],
+    ['idp present', tenant({ idp }), { path: '/v1' }, true, 'idp'],
+    ['nothing said, no idp', tenant(), { path: '/v1' }, false, 'default'],
+  ];
+
+  it.each(cases)('%s', (_name, t, route, required, source) => {
+    expect(jwtRequirement(t, route)).toEqual({ required, source });
+    // The listing and the data plane must never disagree.
+    expect(jwtRequired(t, route)).toBe(required);
   });
 });

@@ -19,6 +19,8 @@ class FaultyStore extends MemoryStore {
   /** When set, reads throw this instead (an error the adapter did not classify). */
   unexpected: Error | null = null;
   reads = { lookupKey: 0, getTenant: 0 };
+  /** When set, getTenant reads at once but answers only once this settles: a reply still on its way. */
+  hold: Promise<void> | null = null;
 
   override async lookupKey(hash: string): Promise<KeyLookup | null> {
     this.reads.lookupKey++;
@@ -31,7 +33,9 @@ class FaultyStore extends MemoryStore {
     this.reads.getTenant++;
     if (this.unexpected) throw this.unexpected;
     if (this.down) throw new StoreUnavailableError();
-    return super.getTenant(id);
+    const raw = await super.getTenant(id);
+    if (this.hold) await this.hold;
+    return raw;
   }
 
   resetReads(): void {
@@ -228,6 +232,62 @@ describe('TenantResolver', () => {
       await expect(resolver.resolveApiKey('revoked-key')).resolves.toBeNull();
       expect((await resolver.resolveApiKey('new-key'))?.tenant.id).toBe('acme');
       expect((await resolver.resolveApiKey('kept-key'))?.tenant.name).toBe('After');
+    });
+  });
+
+  describe('invalidating one tenant', () => {
+    it("drops that tenant, the keys naming it and every unknown key, and keeps other tenants' answers", async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme', { name: 'Before' });
+      await addTenant(store, 'globex', { name: 'Globex before' });
+      const revoked = await addKey(store, 'acme', 'acme-key');
+      await addKey(store, 'globex', 'globex-key');
+      await resolver.resolveApiKey('acme-key');
+      await resolver.resolveApiKey('globex-key');
+      await expect(resolver.resolveApiKey('new-key')).resolves.toBeNull();
+
+      await store.removeKey('acme', revoked);
+      await addTenant(store, 'acme', { name: 'After' });
+      await addTenant(store, 'globex', { name: 'Globex after' });
+      await addKey(store, 'globex', 'new-key');
+      resolver.invalidate({ tenantId: 'acme' });
+
+      await expect(resolver.resolveApiKey('acme-key')).resolves.toBeNull();
+      expect((await resolver.resolveTenant('acme'))?.tenant.name).toBe('After');
+      // A key created for any tenant may have been cached as unknown: the negative cache goes entirely.
+      expect((await resolver.resolveApiKey('new-key'))?.tenant.id).toBe('globex');
+      // Globex's own entry was not touched: still the cached answer within the TTL.
+      expect((await resolver.resolveApiKey('globex-key'))?.tenant.name).toBe('Globex before');
+    });
+
+    it('{ all: true } drops everything', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'globex', { name: 'Before' });
+      await addKey(store, 'globex', 'globex-key');
+      await resolver.resolveApiKey('globex-key');
+      await addTenant(store, 'globex', { name: 'After' });
+      resolver.invalidate({ all: true });
+      expect((await resolver.resolveApiKey('globex-key'))?.tenant.name).toBe('After');
+    });
+
+    it('does not cache an answer read before an invalidation that arrived while it was in flight', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme', { name: 'Before' });
+      await addKey(store, 'acme', 'acme-key');
+      // The read of the old state is in flight when the change and its invalidation happen.
+      let release = (): void => undefined;
+      store.hold = new Promise((resolve) => (release = resolve));
+      const inFlight = resolver.resolveApiKey('acme-key');
+      for (let i = 0; i < 20 && store.reads.getTenant === 0; i++) await Promise.resolve();
+      expect(store.reads.getTenant).toBe(1);
+      await addTenant(store, 'acme', { name: 'After' });
+      resolver.invalidate({ tenantId: 'acme' });
+      release();
+      expect((await inFlight)?.tenant.name).toBe('Before');
+      store.hold = null;
+      store.resetReads();
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('After');
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
     });
   });
 
