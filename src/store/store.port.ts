@@ -7,7 +7,7 @@
  *   tenant:byApiKey:<sha256 hex>      tenant id (optionally with a Redis expiry = key expiry)
  * Keys of our own, hash-tagged by tenant so per-tenant keys share one cluster slot:
  *   gw:{<tenantId>}:keys              hash keyId -> KeyRecord JSON
- *   gw:{<tenantId>}:bucket            rate-limit bucket (later)
+ *   gw:{<tenantId>}:bucket            rate-limit token bucket: hash {tokens, ts}, expires once full again
  *   gw:invalidate                     pub/sub channel (later)
  */
 export const STATE_STORE = Symbol('STATE_STORE');
@@ -27,6 +27,17 @@ export interface KeyLookup {
 }
 
 export type StoreStatus = 'ready' | 'down';
+
+/** A tenant's token bucket after one take or look (SPEC §5.2). */
+export interface BucketState {
+  allowed: boolean;
+  /** Whole tokens left after this call. */
+  remaining: number;
+  /** Whole seconds (rounded up) until the bucket is full again; 0 when full. */
+  resetSeconds: number;
+  /** When refused: whole seconds (>= 1) until one token is back; 0 when allowed. */
+  retryAfterSeconds: number;
+}
 
 export interface StateStore {
   readonly kind: 'redis' | 'memory';
@@ -48,6 +59,12 @@ export interface StateStore {
   listKeys(tenantId: string): Promise<KeyRecord[]>;
   /** Deletes the mapping and the metadata; returns the removed record or null. */
   removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null>;
+
+  /**
+   * Refills the tenant's bucket (capacity tokens per windowSeconds, continuously) and takes `cost`
+   * tokens when one is there, atomically and in one round trip; cost 0 only looks.
+   */
+  takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState>;
 
   /** True when the store answers now. */
   ping(): Promise<boolean>;

@@ -1,8 +1,9 @@
 import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
-import { KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import { BucketState, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
 import { createRedisClient, RedisClient } from './redis.client';
+import { defineTokenBucket, takeTokenOn } from './token-bucket';
 
 export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
 
@@ -56,6 +57,7 @@ export class RedisStore implements StateStore {
     client.on('error', (err: Error) => this.logError(err));
     if (client instanceof Cluster) client.on('node error', (err: Error) => this.logError(err));
     if (client.status === 'ready') this.current = 'ready';
+    defineTokenBucket(client);
   }
 
   async getTenant(id: string): Promise<string | null> {
@@ -170,6 +172,10 @@ export class RedisStore implements StateStore {
       await this.client.hdel(keysKey(tenantId), keyId);
       return record;
     });
+  }
+
+  async takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
+    return this.run(() => takeTokenOn(this.client, bucketKey(tenantId), capacity, windowSeconds, cost));
   }
 
   async ping(): Promise<boolean> {
