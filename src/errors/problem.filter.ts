@@ -58,7 +58,13 @@ export class ProblemFilter implements ExceptionFilter {
     const decision = await this.limiter.peekOrLimit(tenant);
     // The client may have gone meanwhile; its request line is logged already.
     if (res.headersSent || res.destroyed) return;
-    applyRateLimitHeaders(res, decision);
-    sendProblem(res, error, requestId);
+    try {
+      applyRateLimitHeaders(res, decision);
+      sendProblem(res, error, requestId);
+    } catch (err) {
+      // Nest does not await a filter: nothing may reject from here.
+      this.logger.error({ category: 'system', requestId, err }, 'problem response failed');
+      res.destroy();
+    }
   }
 }
