@@ -3,6 +3,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.types';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { RateLimiter } from './ratelimit/rate-limiter';
 import { createStateStore } from './store/store.factory';
 import { STATE_STORE, type StateStore } from './store/store.port';
 import { CacheInvalidator } from './tenants/cache-invalidator';
@@ -72,10 +73,11 @@ export class CoreModule {
         CacheInvalidator,
         Lifecycle,
         Metrics,
+        RateLimiter,
         TenantsFileLoader,
         StoreCloser,
       ],
-      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, CacheInvalidator, Lifecycle, Metrics],
+      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, CacheInvalidator, Lifecycle, Metrics, RateLimiter],
     };
   }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { RateLimitDecision } from '../ratelimit/rate-limiter';
 import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
 import type { ServedTenant } from '../tenants/tenant.repository';
 
@@ -18,6 +19,8 @@ export interface RequestContext {
   served?: ServedTenant;
   route?: AllowedRoute;
   authSubject?: string;
+  /** The rate-limit step's decision (its RateLimit-* headers are on the response already). */
+  rateLimit?: RateLimitDecision;
   /** The SPEC code of the denial or error, when there is one. */
   errorCode?: string;
 }

@@ -7,7 +7,7 @@
  *   tenant:byApiKey:<sha256 hex>      tenant id (optionally with a Redis expiry = key expiry)
  * Keys of our own, hash-tagged by tenant so per-tenant keys share one cluster slot:
  *   gw:{<tenantId>}:keys              hash keyId -> KeyRecord JSON
- *   gw:{<tenantId>}:bucket            rate-limit bucket (later)
+ *   gw:{<tenantId>}:bucket            rate-limit token bucket: hash {tokens, ts}, expires once full again
  *   gw:invalidate                     pub/sub channel: cache invalidations between replicas
  */
 export const STATE_STORE = Symbol('STATE_STORE');
@@ -30,6 +30,17 @@ export type StoreStatus = 'ready' | 'down';
 
 /** What changed: one tenant (its entry, the key mappings naming it, unknown keys), or anything at all. */
 export type Invalidation = { tenantId: string } | { all: true };
+
+/** A tenant's token bucket after one take or look (SPEC §5.2). */
+export interface BucketState {
+  allowed: boolean;
+  /** Whole tokens left after this call. */
+  remaining: number;
+  /** Whole seconds (rounded up) until the bucket is full again; 0 when full. */
+  resetSeconds: number;
+  /** When refused: whole seconds (>= 1) until one token is back; 0 when allowed. */
+  retryAfterSeconds: number;
+}
 
 export interface StateStore {
   readonly kind: 'redis' | 'memory';
@@ -59,6 +70,12 @@ export interface StateStore {
    * listener gets `{ all: true }`: messages may have been missed meanwhile.
    */
   onInvalidation(listener: (msg: Invalidation) => void): void;
+
+  /**
+   * Refills the tenant's bucket (capacity tokens per windowSeconds, continuously) and takes `cost`
+   * tokens when one is there, atomically and in one round trip; cost 0 only looks.
+   */
+  takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState>;
 
   /** True when the store answers now. */
   ping(): Promise<boolean>;

@@ -243,6 +243,118 @@ describe.each(factories)('StateStore contract: $name', (factory) => {
     await expect(store.lookupKey(hash)).resolves.toEqual({ tenantId: second, expiresAtMs: null });
   });
 
+  describe('rate-limit bucket (SPEC §5.2)', () => {
+    /** A window so long that refill during a test is far below one token. */
+    const HOUR = 3600;
+    const take = (id: string, capacity: number, windowSeconds: number) => store.takeToken(id, capacity, windowSeconds, 1);
+    const peek = (id: string, capacity: number, windowSeconds: number) => store.takeToken(id, capacity, windowSeconds, 0);
+
+    it('admits capacity requests, then refuses with Retry-After and reset values', async () => {
+      const id = `rl-${uid()}`;
+      // 3 tokens per hour: one token every 1200 s.
+      await expect(take(id, 3, HOUR)).resolves.toEqual({ allowed: true, remaining: 2, resetSeconds: 1200, retryAfterSeconds: 0 });
+      await expect(take(id, 3, HOUR)).resolves.toEqual({ allowed: true, remaining: 1, resetSeconds: 2400, retryAfterSeconds: 0 });
+      await expect(take(id, 3, HOUR)).resolves.toEqual({ allowed: true, remaining: 0, resetSeconds: 3600, retryAfterSeconds: 0 });
+      await expect(take(id, 3, HOUR)).resolves.toEqual({ allowed: false, remaining: 0, resetSeconds: 3600, retryAfterSeconds: 1200 });
+      // Another tenant's bucket is its own.
+      await expect(take(`rl-${uid()}`, 3, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 2 });
+    });
+
+    it('admits exactly capacity of many concurrent takes', async () => {
+      const id = `rl-${uid()}`;
+      const states = await Promise.all(Array.from({ length: 40 }, () => take(id, 7, HOUR)));
+      expect(states.filter((s) => s.allowed)).toHaveLength(7);
+      expect(states.filter((s) => !s.allowed).every((s) => s.retryAfterSeconds >= 1 && s.remaining === 0)).toBe(true);
+      expect(states.filter((s) => s.allowed).map((s) => s.remaining).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    });
+
+    it('looks without consuming (cost 0), full for an unknown bucket', async () => {
+      const id = `rl-${uid()}`;
+      await expect(peek(id, 2, HOUR)).resolves.toEqual({ allowed: true, remaining: 2, resetSeconds: 0, retryAfterSeconds: 0 });
+      await take(id, 2, HOUR);
+      await expect(peek(id, 2, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 1, resetSeconds: 1800 });
+      await expect(peek(id, 2, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 1 });
+      await expect(take(id, 2, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 0 });
+      await expect(peek(id, 2, HOUR)).resolves.toEqual({ allowed: false, remaining: 0, resetSeconds: 3600, retryAfterSeconds: 1800 });
+    });
+
+    it('refills continuously at capacity / window per second', async () => {
+      const id = `rl-${uid()}`;
+      // 4 tokens per second: one every 250 ms.
+      for (let i = 0; i < 4; i++) expect((await take(id, 4, 1)).allowed).toBe(true);
+      const refused = await take(id, 4, 1);
+      expect(refused).toMatchObject({ allowed: false, remaining: 0, retryAfterSeconds: 1, resetSeconds: 1 });
+      await waitFor(async () => (await peek(id, 4, 1)).allowed, 3000, 'a token to come back');
+      await expect(take(id, 4, 1)).resolves.toMatchObject({ allowed: true, remaining: 0 });
+      await waitFor(async () => (await peek(id, 4, 1)).remaining === 4, 3000, 'the bucket to be full again');
+      await expect(peek(id, 4, 1)).resolves.toMatchObject({ resetSeconds: 0 });
+    });
+
+    it('clamps a bucket to a lowered capacity and keeps its level under a raised one', async () => {
+      const id = `rl-${uid()}`;
+      for (let i = 0; i < 3; i++) await take(id, 10, HOUR);
+      // 7 left; the limit drops to 5: the bucket holds 5 at most.
+      await expect(take(id, 5, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 4 });
+      // The limit rises to 20: the level stays, refilling at the new rate.
+      await expect(take(id, 20, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 3, resetSeconds: Math.ceil((17 * HOUR) / 20) });
+    });
+
+    it('forgets the bucket of a deleted tenant', async () => {
+      const id = `rl-${uid()}`;
+      await store.putTenant(id, tenantJson(id));
+      await take(id, 1, HOUR);
+      await expect(peek(id, 1, HOUR)).resolves.toMatchObject({ allowed: false });
+      await store.deleteTenant(id);
+      await expect(peek(id, 1, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 1 });
+    });
+
+    if (factory.hasRaw) {
+      const bucketKey = (id: string): string => `gw:{${id}}:bucket`;
+
+      it('keeps the bucket at gw:{<id>}:bucket, expiring once it would be full again', async () => {
+        const id = `rl-${uid()}`;
+        await peek(id, 10, 100);
+        await expect(raw().exists(bucketKey(id))).resolves.toBe(0);
+        await take(id, 10, 100);
+        const fields = await raw().hgetall(bucketKey(id));
+        expect(Object.keys(fields).sort()).toEqual(['tokens', 'ts']);
+        expect(Number(fields.tokens)).toBe(9);
+        // One token of 10 per 100 s is 10 s to full.
+        const ttl = await raw().pttl(bucketKey(id));
+        expect(ttl).toBeGreaterThan(9_000);
+        expect(ttl).toBeLessThanOrEqual(10_000);
+        // A refusal changes nothing.
+        for (let i = 0; i < 9; i++) await take(id, 10, 100);
+        const empty = await raw().hgetall(bucketKey(id));
+        await expect(take(id, 10, 100)).resolves.toMatchObject({ allowed: false });
+        await expect(raw().hgetall(bucketKey(id))).resolves.toEqual(empty);
+      });
+
+      it('takes its time from Redis: a bucket stamped in the future refills nothing', async () => {
+        const id = `rl-${uid()}`;
+        const [seconds] = await raw().time();
+        const futureUs = (Number(seconds) + 600) * 1_000_000;
+        await raw().hset(bucketKey(id), 'tokens', '0.5', 'ts', String(futureUs));
+        await expect(take(id, 10, 1)).resolves.toMatchObject({ allowed: false, remaining: 0 });
+      });
+
+      it('replaces a bucket key of another type instead of failing', async () => {
+        const id = `rl-${uid()}`;
+        await raw().set(bucketKey(id), 'not a bucket');
+        await expect(take(id, 2, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 1 });
+        await expect(raw().type(bucketKey(id))).resolves.toBe('hash');
+      });
+
+      it('still runs the script after the server forgot it (NOSCRIPT falls back to EVAL)', async () => {
+        const id = `rl-${uid()}`;
+        await take(id, 5, HOUR);
+        const nodes = subject.raw instanceof Cluster ? subject.raw.nodes('master') : [subject.raw as Redis];
+        await Promise.all(nodes.map((node) => node.script('FLUSH')));
+        await expect(take(id, 5, HOUR)).resolves.toMatchObject({ allowed: true, remaining: 3 });
+      });
+    }
+  });
+
   if (factory.hasRaw) {
     describe('hand-written data and layout', () => {
       it('serves a tenant and a key mapping written by hand', async () => {

@@ -1,10 +1,11 @@
 import { ApiKeyGuard } from './api-key/api-key.guard';
 import { JwtGuard } from './jwt/jwt.guard';
 import { PathGuard } from './path/path.guard';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RouteGuard } from './route/route.guard';
 
 /**
  * The data plane's steps, in the one order SPEC §5 gives; Nest runs guards in array order and
  * stops at the first that throws. Declared here only.
  */
-export const DATA_PLANE_PIPELINE = [PathGuard, ApiKeyGuard, RouteGuard, JwtGuard] as const;
+export const DATA_PLANE_PIPELINE = [PathGuard, ApiKeyGuard, RouteGuard, JwtGuard, RateLimitGuard] as const;

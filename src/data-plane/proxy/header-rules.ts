@@ -81,9 +81,13 @@ const VARY_COVERS_ORIGIN = /(?:^|,)\s*(?:origin|\*)\s*(?:,|$)/i;
  * the gateway already set: the client keeps the gateway's X-Request-Id (the id in its logs and sent
  * upstream), and when CORS is configured the gateway's policy alone decides: the upstream's
  * Access-Control-* headers are dropped and its Vary keeps Origin. Without CORS they pass through.
+ * The RateLimit-* headers are the gateway's (SPEC §5.2): an upstream's own never reach the client.
  */
 export function applyClientHeaderRules(headers: IncomingHttpHeaders, corsConfigured: boolean): void {
   delete headers['x-request-id'];
+  delete headers['ratelimit-limit'];
+  delete headers['ratelimit-remaining'];
+  delete headers['ratelimit-reset'];
   if (!corsConfigured) return;
   for (const name in headers) {
     if (name.startsWith('access-control-')) delete headers[name];

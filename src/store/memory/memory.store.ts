@@ -1,5 +1,6 @@
 import { byCreatedAt, expiryOf, isExpired } from '../key-record.util';
-import { Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
+import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
+import { MemoryBuckets } from './memory-bucket';
 
 interface Mapping {
   tenantId: string;
@@ -18,6 +19,8 @@ export class MemoryStore implements StateStore {
   /** tenant id -> keyId -> record (gw:{<tenantId>}:keys). */
   private readonly keys = new Map<string, Map<string, KeyRecord>>();
   private readonly invalidationListeners: ((msg: Invalidation) => void)[] = [];
+  /** gw:{<tenantId>}:bucket. */
+  private readonly buckets = new MemoryBuckets();
 
   async getTenant(id: string): Promise<string | null> {
     return this.tenants.get(id) ?? null;
@@ -33,7 +36,7 @@ export class MemoryStore implements StateStore {
     // Every mapping naming the tenant, listed or not, as the Redis adapter does.
     for (const [hash, mapping] of this.mappings) if (mapping.tenantId === id) this.mappings.delete(hash);
     this.keys.delete(id);
-    // No bucket lives here yet: the rate limiter keeps its own state.
+    this.buckets.delete(id);
     return this.tenants.delete(id);
   }
 
@@ -94,6 +97,10 @@ export class MemoryStore implements StateStore {
 
   onInvalidation(listener: (msg: Invalidation) => void): void {
     this.invalidationListeners.push(listener);
+  }
+
+  async takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
+    return this.buckets.take(tenantId, capacity, windowSeconds, cost);
   }
 
   async ping(): Promise<boolean> {

@@ -1,9 +1,10 @@
 import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
-import { Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
 import { InvalidationBus } from './invalidation-bus';
 import { createRedisClient, RedisClient } from './redis.client';
+import { defineTokenBucket, takeTokenOn } from './token-bucket';
 
 export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
 
@@ -59,6 +60,7 @@ export class RedisStore implements StateStore {
     client.on('error', (err: Error) => this.logError(err));
     if (client instanceof Cluster) client.on('node error', (err: Error) => this.logError(err));
     if (client.status === 'ready') this.current = 'ready';
+    defineTokenBucket(client);
   }
 
   async getTenant(id: string): Promise<string | null> {
@@ -181,6 +183,10 @@ export class RedisStore implements StateStore {
 
   onInvalidation(listener: (msg: Invalidation) => void): void {
     this.bus.listen(listener);
+  }
+
+  async takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
+    return this.run(() => takeTokenOn(this.client, bucketKey(tenantId), capacity, windowSeconds, cost));
   }
 
   async ping(): Promise<boolean> {

@@ -214,6 +214,11 @@ describe('applyClientHeaderRules', () => {
     expect(applied({ 'x-request-id': 'upstream', etag: '"v1"' }, false)).toEqual({ etag: '"v1"' });
   });
 
+  it("drops the upstream's RateLimit-* headers so the gateway's stay, and keeps its Retry-After", () => {
+    const headers = { 'ratelimit-limit': '10', 'ratelimit-remaining': '9', 'ratelimit-reset': '1', 'retry-after': '5' };
+    expect(applied(headers, false)).toEqual({ 'retry-after': '5' });
+  });
+
   it('without CORS configured, Access-Control-* and Vary pass unchanged', () => {
     const headers = { 'access-control-allow-origin': '*', vary: 'Accept-Encoding' };
     expect(applied(headers, false)).toEqual(headers);

@@ -1,0 +1,105 @@
+import type { BucketState } from '../store.port';
+
+/**
+ * The token bucket of SPEC §5.2 as plain arithmetic, shared by the embedded store and mirrored
+ * line for line by the Redis script (redis/token-bucket.ts). Time is in whole microseconds; the
+ * level is a float (a double, as in Redis Lua), refilled continuously at capacity / window per second.
+ */
+export interface BucketLevel {
+  tokens: number;
+  /** When `tokens` was measured, in microseconds. */
+  atUs: number;
+}
+
+export interface BucketOutcome {
+  state: BucketState;
+  /** The level to store after a take, or null when nothing changes (a peek or a refusal). */
+  next: BucketLevel | null;
+  /** Milliseconds until the stored level would be full again: the bucket may be forgotten then. */
+  idleTtlMs: number;
+}
+
+/** The level now: a missing or unreadable bucket is full; a lowered capacity clamps it; time going back refills nothing. */
+export function levelNow(stored: BucketLevel | undefined, nowUs: number, capacity: number, windowSeconds: number): number {
+  if (stored === undefined || !Number.isFinite(stored.atUs) || Number.isNaN(stored.tokens)) return capacity;
+  let tokens = stored.tokens;
+  if (nowUs > stored.atUs) tokens += ((nowUs - stored.atUs) * capacity) / (windowSeconds * 1_000_000);
+  return Math.min(capacity, Math.max(0, tokens));
+}
+
+/** Takes `cost` tokens (0 = look without taking) from a bucket holding `tokens` now. */
+export function takeFrom(tokens: number, nowUs: number, capacity: number, windowSeconds: number, cost: 0 | 1): BucketOutcome {
+  const allowed = tokens >= 1;
+  const after = allowed && cost === 1 ? tokens - 1 : tokens;
+  const secondsUntil = (level: number): number => ((level - after) * windowSeconds) / capacity;
+  return {
+    state: {
+      allowed,
+      remaining: Math.floor(after),
+      resetSeconds: Math.ceil(secondsUntil(capacity)),
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(secondsUntil(1))),
+    },
+    next: allowed && cost === 1 ? { tokens: after, atUs: nowUs } : null,
+    idleTtlMs: Math.max(1, Math.ceil(((capacity - after) * windowSeconds * 1000) / capacity)),
+  };
+}
+
+interface HeldBucket extends BucketLevel {
+  /** Epoch-clock microseconds after which the bucket is full again and can be dropped. */
+  idleAtUs: number;
+}
+
+/** Microseconds on a clock that never goes back (monotonic, anchored at the process start time). */
+export const monotonicMicros = (): number => Math.floor((performance.timeOrigin + performance.now()) * 1000);
+
+/**
+ * The embedded store's buckets: one process, so a Map is atomic enough. Bounded: a bucket is dropped
+ * once it is full again (the same as a missing one), and beyond `maxBuckets` the least recently
+ * taken goes first.
+ */
+export class MemoryBuckets {
+  private readonly buckets = new Map<string, HeldBucket>();
+
+  constructor(
+    private readonly maxBuckets = 100_000,
+    private readonly clockUs: () => number = monotonicMicros,
+  ) {}
+
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  take(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): BucketState {
+    const nowUs = this.clockUs();
+    let held = this.buckets.get(tenantId);
+    if (held !== undefined && nowUs >= held.idleAtUs) {
+      this.buckets.delete(tenantId);
+      held = undefined;
+    }
+    const outcome = takeFrom(levelNow(held, nowUs, capacity, windowSeconds), nowUs, capacity, windowSeconds, cost);
+    if (outcome.next !== null) {
+      // Re-inserted at the end: Map order is least recently taken first.
+      this.buckets.delete(tenantId);
+      this.buckets.set(tenantId, { ...outcome.next, idleAtUs: nowUs + outcome.idleTtlMs * 1000 });
+      this.evict(nowUs);
+    }
+    return outcome.state;
+  }
+
+  delete(tenantId: string): void {
+    this.buckets.delete(tenantId);
+  }
+
+  /** Drops idle buckets at the old end (a couple per take, so amortized O(1)), then any over the bound. */
+  private evict(nowUs: number): void {
+    let checked = 0;
+    for (const [id, bucket] of this.buckets) {
+      if (checked++ >= 2) break;
+      if (nowUs >= bucket.idleAtUs) this.buckets.delete(id);
+    }
+    while (this.buckets.size > this.maxBuckets) {
+      const oldest = this.buckets.keys().next().value as string;
+      this.buckets.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,135 @@
+import { loadConfig } from '../../../src/config/config.loader';
+import { Metrics } from '../../../src/observability/metrics';
+import { rateLimitHeaders } from '../../../src/ratelimit/rate-limit-headers';
+import { BUCKET_BUDGET_MS, denialOf, RateLimiter } from '../../../src/ratelimit/rate-limiter';
+import { MemoryStore } from '../../../src/store/memory/memory.store';
+import { StoreUnavailableError, type BucketState, type StateStore } from '../../../src/store/store.port';
+import type { Tenant } from '../../../src/tenants/tenant.model';
+
+const tenant = (rateLimit?: Tenant['rateLimit']): Tenant => ({
+  id: `t-${Math.random().toString(36).slice(2)}`,
+  upstreamBaseUrl: 'http://127.0.0.1:9',
+  allowedRoutes: [{ path: '/' }],
+  ...(rateLimit && { rateLimit }),
+});
+
+/** The embedded store, with takeToken replaced: for the store failures a real store cannot be made to have on cue. */
+function storeWhoseBucket(takeToken: () => Promise<BucketState>): StateStore {
+  const store = new MemoryStore();
+  store.takeToken = takeToken;
+  return store;
+}
+
+function limiter(store: StateStore, mode: 'open' | 'closed' = 'open'): { limiter: RateLimiter; metrics: Metrics } {
+  const metrics = new Metrics();
+  const config = loadConfig({ ADMIN_TOKEN: 'x'.repeat(32), RATE_LIMIT_FAILURE_MODE: mode });
+  return { limiter: new RateLimiter(store, config, metrics), metrics };
+}
+
+async function storeErrors(metrics: Metrics): Promise<number> {
+  const metric = await metrics.internalErrors.get();
+  return metric.values.find((v) => v.labels.type === 'rate_limit_store')?.value ?? 0;
+}
+
+const unavailable = () => Promise.reject(new StoreUnavailableError('redis unavailable: connection closed'));
+
+describe('RateLimiter', () => {
+  it('applies the SPEC default of 100 requests per 60 s to a tenant without rateLimit', async () => {
+    const { limiter: rl } = limiter(new MemoryStore());
+    await expect(rl.take(tenant())).resolves.toEqual({
+      allowed: true,
+      limit: 100,
+      remaining: 99,
+      resetSeconds: 1,
+      retryAfterSeconds: 0,
+      storeFailed: false,
+    });
+  });
+
+  it("takes from the tenant's own policy, and peek takes nothing", async () => {
+    const { limiter: rl } = limiter(new MemoryStore());
+    const t = tenant({ windowSeconds: 3600, maxRequests: 2 });
+    await expect(rl.take(t)).resolves.toMatchObject({ allowed: true, limit: 2, remaining: 1 });
+    await expect(rl.peek(t)).resolves.toMatchObject({ allowed: true, remaining: 1 });
+    await expect(rl.take(t)).resolves.toMatchObject({ allowed: true, remaining: 0 });
+    const refused = await rl.take(t);
+    expect(refused).toMatchObject({ allowed: false, remaining: 0, retryAfterSeconds: 1800, storeFailed: false });
+    const denial = denialOf(refused);
+    expect(denial).toMatchObject({ status: 429, code: 'rate_limited', headers: { 'Retry-After': '1800' } });
+  });
+
+  it('open mode admits when the store is unavailable and counts each take', async () => {
+    const { limiter: rl, metrics } = limiter(storeWhoseBucket(unavailable), 'open');
+    const t = tenant({ windowSeconds: 60, maxRequests: 7 });
+    const decision = await rl.take(t);
+    expect(decision).toEqual({ allowed: true, limit: 7, remaining: null, resetSeconds: null, retryAfterSeconds: 0, storeFailed: true });
+    expect(denialOf(decision)).toBeNull();
+    await rl.take(t);
+    await rl.peek(t);
+    expect(await storeErrors(metrics)).toBe(2);
+  });
+
+  it('closed mode refuses with 503 state_unavailable when the store is unavailable', async () => {
+    const { limiter: rl, metrics } = limiter(storeWhoseBucket(unavailable), 'closed');
+    const decision = await rl.take(tenant());
+    expect(decision).toMatchObject({ allowed: false, storeFailed: true, limit: 100 });
+    expect(denialOf(decision)).toMatchObject({ status: 503, code: 'state_unavailable' });
+    expect(await storeErrors(metrics)).toBe(1);
+  });
+
+  it('lets any other store error through (a fault, not an outage)', async () => {
+    const { limiter: rl } = limiter(storeWhoseBucket(() => Promise.reject(new Error('ERR bad script'))));
+    await expect(rl.take(tenant())).rejects.toThrow('ERR bad script');
+  });
+
+  describe('a store that does not answer', () => {
+    afterEach(() => jest.useRealTimers());
+    const hanging = () => new Promise<BucketState>(() => undefined);
+
+    it('counts as unavailable after the budget: open admits', async () => {
+      jest.useFakeTimers();
+      const { limiter: rl, metrics } = limiter(storeWhoseBucket(hanging), 'open');
+      const pending = rl.take(tenant({ windowSeconds: 60, maxRequests: 3 }));
+      jest.advanceTimersByTime(BUCKET_BUDGET_MS);
+      await expect(pending).resolves.toMatchObject({ allowed: true, storeFailed: true, limit: 3, remaining: null });
+      expect(await storeErrors(metrics)).toBe(1);
+    });
+
+    it('counts as unavailable after the budget: closed refuses', async () => {
+      jest.useFakeTimers();
+      const { limiter: rl } = limiter(storeWhoseBucket(hanging), 'closed');
+      const pending = rl.take(tenant());
+      jest.advanceTimersByTime(BUCKET_BUDGET_MS);
+      await expect(pending).resolves.toMatchObject({ allowed: false, storeFailed: true });
+    });
+  });
+
+  describe('peekOrLimit', () => {
+    it('never rejects, whatever the store throws', async () => {
+      const { limiter: rl } = limiter(storeWhoseBucket(() => Promise.reject(new Error('boom'))));
+      await expect(rl.peekOrLimit(tenant())).resolves.toMatchObject({ limit: 100, remaining: null, resetSeconds: null });
+    });
+
+    it('passes the level through when the store answers', async () => {
+      const { limiter: rl } = limiter(new MemoryStore());
+      await expect(rl.peekOrLimit(tenant({ windowSeconds: 60, maxRequests: 3 }))).resolves.toMatchObject({
+        allowed: true,
+        limit: 3,
+        remaining: 3,
+        resetSeconds: 0,
+      });
+    });
+  });
+});
+
+describe('rateLimitHeaders', () => {
+  it('reports limit, remaining and seconds until full', () => {
+    const decision = { allowed: true, limit: 50, remaining: 12, resetSeconds: 30, retryAfterSeconds: 0, storeFailed: false };
+    expect(rateLimitHeaders(decision)).toEqual({ 'RateLimit-Limit': '50', 'RateLimit-Remaining': '12', 'RateLimit-Reset': '30' });
+  });
+
+  it('reports only the limit when the level is unknown', () => {
+    const decision = { allowed: true, limit: 50, remaining: null, resetSeconds: null, retryAfterSeconds: 0, storeFailed: true };
+    expect(rateLimitHeaders(decision)).toEqual({ 'RateLimit-Limit': '50' });
+  });
+});
