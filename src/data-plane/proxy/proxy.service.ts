@@ -7,6 +7,7 @@ import { sendProblem } from '../../errors/problem';
 import { LOGGER, type Logger } from '../../observability/logger';
 import type { RequestContext } from '../../observability/request-context';
 import type { Tenant } from '../../tenants/tenant.model';
+import { forwardsUnchanged, upstreamPrefix } from '../../policy/upstream-url';
 import { applyClientHeaderRules, applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
 import { UpstreamAgents } from './upstream-agents';
 
@@ -67,8 +68,7 @@ export class ProxyService implements OnApplicationShutdown {
 
     const target = this.targetOf(tenant);
     const forwardPath = target.prefix + path;
-    // http-proxy's urlJoin rewrites "http:/" to "http://"; refuse rather than forward another path.
-    if (forwardPath.includes('http:/') || forwardPath.includes('https:/')) {
+    if (!forwardsUnchanged(forwardPath)) {
       throw badPath('The path contains a sequence that cannot be forwarded unchanged.');
     }
 
@@ -157,7 +157,7 @@ export class ProxyService implements OnApplicationShutdown {
         host: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port ? Number(url.port) : secure ? 443 : 80,
         headers: { host: url.host },
-        prefix: url.pathname === '/' ? '' : url.pathname.replace(/\/+$/, ''),
+        prefix: upstreamPrefix(url),
         origin: url.origin,
         secure,
       };
