@@ -3,12 +3,13 @@ import { AdminGuard } from './admin-auth/admin.guard';
 import { HealthController } from './health/health.controller';
 import { KeyAdminService } from './keys/key-admin.service';
 import { KeysController } from './keys/keys.controller';
+import { MetricsController } from './metrics/metrics.controller';
 import { TenantAdminService } from './tenants/tenant-admin.service';
 import { TenantsController } from './tenants/tenants.controller';
 
-/** /admin/*, /healthz, /readyz. Depends on the core only, never on the data plane. */
+/** /admin/*, /metrics, /healthz, /readyz. Depends on the core only, never on the data plane. */
 @Module({
-  controllers: [HealthController, TenantsController, KeysController],
+  controllers: [HealthController, TenantsController, KeysController, MetricsController],
   providers: [AdminGuard, TenantAdminService, KeyAdminService],
 })
 export class ControlPlaneModule {}

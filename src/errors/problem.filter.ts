@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { LOGGER, type Logger } from '../observability/logger';
+import { Metrics } from '../observability/metrics';
 import { contextOf } from '../observability/request-context';
 import { requestIdFrom } from '../observability/request-id';
 import { StoreUnavailableError } from '../store/store.port';
@@ -17,7 +18,10 @@ function fromHttpException(err: HttpException): GatewayError {
 /** Every error that reaches Nest leaves as RFC 9457 problem JSON (SPEC §5.4); nothing else does. */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
-  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+  constructor(
+    @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(Metrics) private readonly metrics: Metrics,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -32,6 +36,7 @@ export class ProblemFilter implements ExceptionFilter {
     else if (exception instanceof StoreUnavailableError) error = stateUnavailable();
     else {
       this.logger.error({ category: 'system', requestId, err: exception }, 'unhandled error');
+      this.metrics.internalErrors.labels('unhandled').inc();
       error = new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.');
     }
     if (ctx) ctx.errorCode = error.code;
