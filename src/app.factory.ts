@@ -9,8 +9,10 @@ import { corsMiddleware } from './http/cors.middleware';
 import { ADMIN_BODY_LIMIT, jsonBodyMiddleware } from './http/json-body.middleware';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import type { Logger } from './observability/logger';
+import { Metrics } from './observability/metrics';
 import { NestLogger } from './observability/nest-logger';
 import { requestContextMiddleware } from './observability/request-context.middleware';
+import { RequestMetrics } from './observability/request-metrics';
 
 /** Never run with an empty or default admin token: without ADMIN_TOKEN, generate one and log it once. */
 function resolveAdminToken(config: Readonly<GatewayConfig>, logger: Logger): Readonly<GatewayConfig> {
@@ -36,11 +38,13 @@ export async function createApp(config: Readonly<GatewayConfig>, logger: Logger)
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
-  app.use(requestContextMiddleware(logger, app.get(Lifecycle)));
+  app.use(requestContextMiddleware(logger, app.get(Lifecycle), new RequestMetrics(app.get(Metrics))));
   if (config.corsOrigins !== null) app.use(corsMiddleware(config.corsOrigins));
   // The admin token is checked before a body is read: an unauthenticated request gets 401, never 400/413/415.
   const adminGuard = app.get(AdminGuard, { strict: false });
-  app.use('/admin', adminGateMiddleware((req) => adminGuard.accepts(req)));
+  const adminGate = adminGateMiddleware((req) => adminGuard.accepts(req));
+  app.use('/admin', adminGate);
+  app.use('/metrics', adminGate);
   app.use('/admin', jsonBodyMiddleware(ADMIN_BODY_LIMIT));
   await app.init();
   return app;

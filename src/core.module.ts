@@ -4,6 +4,7 @@ import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { RateLimiter } from './ratelimit/rate-limiter';
+import type { StoreLog } from './store/redis/redis.store';
 import { createStateStore } from './store/store.factory';
 import { STATE_STORE, type StateStore } from './store/store.port';
 import { CacheInvalidator } from './tenants/cache-invalidator';
@@ -18,6 +19,20 @@ export interface CoreOptions {
 
 /** How long start-up waits for the store's first connection before serving anyway (SPEC §10). */
 const STARTUP_CONNECT_WAIT_MS = 3000;
+
+/** The store's connection events as plain `system` lines; `event` keeps the machine-readable name. */
+const STORE_EVENTS: Record<string, { level: 'info' | 'warn'; msg: string }> = {
+  redis_ready: { level: 'info', msg: 'state store connected' },
+  redis_down: { level: 'warn', msg: 'state store connection lost' },
+  redis_error: { level: 'warn', msg: 'state store connection error' },
+};
+
+function storeLog(logger: Logger): StoreLog {
+  return (event, detail) => {
+    const known = STORE_EVENTS[event];
+    logger[known?.level ?? 'warn']({ category: 'system', store: 'redis', event, ...detail }, known?.msg ?? event);
+  };
+}
 
 /** Resolves once the store is ready, or after `ms`: a Redis that is down must not stop the gateway starting. */
 function firstConnection(store: StateStore, ms: number): Promise<void> {
@@ -53,7 +68,7 @@ export class CoreModule {
         {
           provide: STATE_STORE,
           useFactory: async () => {
-            const store = createStateStore(config, (event, detail) => logger.info({ category: 'system', ...detail }, event));
+            const store = createStateStore(config, storeLog(logger));
             await firstConnection(store, STARTUP_CONNECT_WAIT_MS);
             return store;
           },

@@ -4,13 +4,14 @@ import { AdminAudit } from './audit/admin-audit';
 import { HealthController } from './health/health.controller';
 import { KeyAdminService } from './keys/key-admin.service';
 import { KeysController } from './keys/keys.controller';
+import { MetricsController } from './metrics/metrics.controller';
 import { RoutesController } from './routes/routes.controller';
 import { TenantAdminService } from './tenants/tenant-admin.service';
 import { TenantsController } from './tenants/tenants.controller';
 
-/** /admin/*, /healthz, /readyz. Depends on the core only, never on the data plane. */
+/** /admin/*, /metrics, /healthz, /readyz. Depends on the core only, never on the data plane. */
 @Module({
-  controllers: [HealthController, TenantsController, KeysController, RoutesController],
+  controllers: [HealthController, TenantsController, KeysController, RoutesController, MetricsController],
   providers: [AdminGuard, AdminAudit, TenantAdminService, KeyAdminService],
 })
 export class ControlPlaneModule {}

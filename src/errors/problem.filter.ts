@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { LOGGER, type Logger } from '../observability/logger';
+import { Metrics } from '../observability/metrics';
 import { contextOf } from '../observability/request-context';
 import { requestIdFrom } from '../observability/request-id';
 import { applyRateLimitHeaders } from '../ratelimit/rate-limit-headers';
@@ -23,6 +24,7 @@ export class ProblemFilter implements ExceptionFilter {
   constructor(
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(RateLimiter) private readonly limiter: RateLimiter,
+    @Inject(Metrics) private readonly metrics: Metrics,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void | Promise<void> {
@@ -38,6 +40,7 @@ export class ProblemFilter implements ExceptionFilter {
     else if (exception instanceof StoreUnavailableError) error = stateUnavailable();
     else {
       this.logger.error({ category: 'system', requestId, err: exception }, 'unhandled error');
+      this.metrics.internalErrors.labels('unhandled').inc();
       error = new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.');
     }
     if (ctx) ctx.errorCode = error.code;

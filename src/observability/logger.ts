@@ -21,11 +21,13 @@ export const REDACTED_PATHS = [
   'headers["x-admin-token"]',
   'headers.cookie',
   'headers["set-cookie"]',
+  'headers["proxy-authorization"]',
   '*.headers.authorization',
   '*.headers["x-api-key"]',
   '*.headers["x-admin-token"]',
   '*.headers.cookie',
   '*.headers["set-cookie"]',
+  '*.headers["proxy-authorization"]',
 ];
 
 export type StdoutDestination = ReturnType<typeof pino.destination>;

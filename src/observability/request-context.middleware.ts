@@ -3,6 +3,7 @@ import type { Lifecycle } from '../lifecycle/lifecycle.service';
 import type { Logger } from './logger';
 import type { ContextRequest, RequestContext } from './request-context';
 import { requestIdFrom, traceIdFrom } from './request-id';
+import { endpointOf, type RequestMetrics } from './request-metrics';
 
 /** Denial codes and the log category each belongs to (SPEC §8). */
 const DENIAL_CATEGORY: Record<string, 'auth' | 'policy'> = {
@@ -27,10 +28,11 @@ function planeOf(url: string): RequestContext['plane'] {
 
 /**
  * First middleware of every request: request id (SPEC §5.3), in-flight count for draining, and at the
- * end exactly one `request` log line, preceded by an `auth`/`policy` line when it was a denial.
+ * end exactly one `request` log line, preceded by an `auth`/`policy` line when it was a denial, and
+ * the SPEC §8 request metrics of the data and control planes (/healthz and /readyz are not counted).
  * The path is logged without its query string, which may carry secrets.
  */
-export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle) {
+export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, metrics: RequestMetrics) {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const rawUrl = req.url ?? '/';
     const ctx: RequestContext = {
@@ -44,10 +46,15 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle) {
     if (ctx.plane === 'data') req.url = '/api';
     res.setHeader('X-Request-Id', ctx.requestId);
     lifecycle.requestStarted();
+    if (ctx.plane === 'data') metrics.dataStarted();
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
     res.once('close', () => {
       lifecycle.requestEnded();
+      const durationMs = performance.now() - ctx.startedAt;
+      const status = res.writableFinished ? res.statusCode : 499;
+      if (ctx.plane === 'data') metrics.dataEnded(ctx, status, durationMs);
+      else if (ctx.plane === 'control') metrics.controlEnded(endpointOf(req), status, durationMs);
       const tenantId = ctx.tenant?.id ?? 'unknown';
       const code = ctx.errorCode;
       const category = code === undefined ? undefined : DENIAL_CATEGORY[code];
@@ -64,8 +71,8 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle) {
           tenantId,
           method: req.method,
           path,
-          status: res.writableFinished ? res.statusCode : 499,
-          durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
+          status,
+          durationMs: Math.round(durationMs * 100) / 100,
           ip: (req as IncomingMessage & { ip?: string }).ip ?? req.socket.remoteAddress,
           ...(ctx.traceId !== undefined && { traceId: ctx.traceId }),
           ...(code !== undefined && { code }),

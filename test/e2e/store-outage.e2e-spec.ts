@@ -172,6 +172,13 @@ const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
     const healthBack = await call(gw.url, '/admin/health', { headers: admin });
     expect(healthBack.status).toBe(200);
     expect(healthBack.json).toMatchObject({ status: 'ok', plane: 'control', store: { status: 'ready' } });
+    // Each change of the store connection is one plain `system` line: connected, lost, connected again.
+    const storeLines = gw.logs.filter((l) => l.category === 'system' && l.store === 'redis' && l.event !== 'redis_error');
+    expect(storeLines.map((l) => [l.level, l.event, l.msg])).toEqual([
+      ['info', 'redis_ready', 'state store connected'],
+      ['warn', 'redis_down', 'state store connection lost'],
+      ['info', 'redis_ready', 'state store connected'],
+    ]);
 
     const recovered = await call(gw.url, '/api/after-outage', { headers: { 'x-api-key': keyB } });
     expect(recovered.status).toBe(200);

@@ -1,10 +1,12 @@
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import httpProxy from 'http-proxy';
+import type { Counter, Histogram } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import { badPath, GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
 import { sendProblem } from '../../errors/problem';
 import { LOGGER, type Logger } from '../../observability/logger';
+import { Metrics } from '../../observability/metrics';
 import type { RequestContext } from '../../observability/request-context';
 import type { Tenant } from '../../tenants/tenant.model';
 import { forwardsUnchanged, upstreamPrefix } from '../../policy/upstream-url';
@@ -21,10 +23,16 @@ interface UpstreamTarget {
   prefix: string;
   origin: string;
   secure: boolean;
+  /** This tenant's `gateway_upstream_latency_ms{upstream=origin}` and `gateway_upstream_errors_total` children. */
+  latency: Histogram.Internal<'tenantId' | 'upstream'>;
+  errors: Counter.Internal;
 }
 
 /** One proxied request's state, found from http-proxy's process-wide events. */
 interface Exchange {
+  target: UpstreamTarget;
+  /** performance.now() when the upstream request was made. */
+  sentAt: number;
   upstreamReq?: ClientRequest;
   timedOut: boolean;
   failed: boolean;
@@ -47,15 +55,23 @@ export class ProxyService implements OnApplicationShutdown {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(Metrics) private readonly metrics: Metrics,
   ) {
     this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
       const exchange = this.exchanges.get(req);
       if (exchange === undefined) return;
       exchange.upstreamReq = proxyReq;
+      exchange.sentAt = performance.now();
       // http-proxy aborts a timed-out request with a generic socket error: remember why.
       proxyReq.once('timeout', () => (exchange.timedOut = true));
     });
-    this.proxy.on('proxyRes', (proxyRes) => {
+    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
+      const exchange = this.exchanges.get(req);
+      if (exchange !== undefined) {
+        // Time to the upstream's response headers; an upstream 5xx passes through and counts as its error.
+        exchange.target.latency.observe(performance.now() - exchange.sentAt);
+        if ((proxyRes.statusCode ?? 0) >= 500) exchange.target.errors.inc();
+      }
       stripResponseHopByHop(proxyRes.headers);
       applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
     });
@@ -85,7 +101,7 @@ export class ProxyService implements OnApplicationShutdown {
     // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.
     req.url = forwardPath + (ctx.query ?? '');
 
-    const exchange: Exchange = { timedOut: false, failed: false };
+    const exchange: Exchange = { target, sentAt: performance.now(), timedOut: false, failed: false };
     this.exchanges.set(req, exchange);
     this.proxy.web(
       req,
@@ -100,7 +116,11 @@ export class ProxyService implements OnApplicationShutdown {
         xfwd: false,
         proxyTimeout: this.config.upstreamTimeoutMs,
       },
-      (err) => this.fail(res, ctx, exchange, exchange.timedOut ? upstreamTimeout() : upstreamUnavailable(), err),
+      (err) => {
+        // A transport error (refused, reset, timed out): the upstream failed, whether or not a response had started.
+        if (!exchange.failed) target.errors.inc();
+        this.fail(res, ctx, exchange, exchange.timedOut ? upstreamTimeout() : upstreamUnavailable(), err);
+      },
     );
     // The upstream's copy of the headers is made; the client's Connection header still governs our side.
     if (clientConnection !== undefined) req.headers.connection = clientConnection;
@@ -160,6 +180,8 @@ export class ProxyService implements OnApplicationShutdown {
         prefix: upstreamPrefix(url),
         origin: url.origin,
         secure,
+        latency: this.metrics.upstreamLatency.labels(tenant.id, url.origin),
+        errors: this.metrics.upstreamErrors.labels(tenant.id),
       };
       this.targets.set(tenant, target);
     }

@@ -55,6 +55,10 @@ describe('traceIdFrom', () => {
     expect(traceIdFrom(`01-${TRACE}-${SPAN}-03`)).toBe(TRACE);
   });
 
+  it('accepts fields a later version appends after the flags', () => {
+    expect(traceIdFrom(`01-${TRACE}-${SPAN}-01-what-the-future-holds`)).toBe(TRACE);
+  });
+
   it('ignores surrounding whitespace', () => {
     expect(traceIdFrom(`  00-${TRACE}-${SPAN}-01 `)).toBe(TRACE);
   });
@@ -73,6 +77,9 @@ describe('traceIdFrom', () => {
     ['upper-case hex in the span id', `00-${TRACE}-${SPAN.toUpperCase()}-01`],
     ['a non-hex character', `00-${TRACE.slice(0, 31)}g-${SPAN}-01`],
     ['a missing field', `00-${TRACE}-${SPAN}`],
+    ['version 00 with a fifth field', `00-${TRACE}-${SPAN}-01-extra`],
+    ['a later version whose extra part lacks its separator', `01-${TRACE}-${SPAN}-01extra`],
+    ['upper-case hex in the flags', `00-${TRACE}-${SPAN}-0A`],
     ['another separator', `00_${TRACE}_${SPAN}_01`],
     ['an empty value', ''],
   ])('is undefined for %s', (_label, header) => {
