@@ -25,6 +25,12 @@ const STORE_EVENTS: Record<string, { level: 'info' | 'warn'; msg: string }> = {
   redis_ready: { level: 'info', msg: 'state store connected' },
   redis_down: { level: 'warn', msg: 'state store connection lost' },
   redis_error: { level: 'warn', msg: 'state store connection error' },
+  invalidation_subscribed: { level: 'info', msg: 'cache invalidation subscribed: caches dropped' },
+  invalidation_subscription_lost: { level: 'warn', msg: 'cache invalidation subscription lost' },
+  invalidation_subscriber_error: { level: 'warn', msg: 'cache invalidation connection error' },
+  invalidation_subscribe_failed: { level: 'warn', msg: 'cache invalidation subscribe failed' },
+  invalidation_message_ignored: { level: 'warn', msg: 'malformed cache invalidation message ignored' },
+  invalidation_listener_failed: { level: 'warn', msg: 'cache invalidation listener failed' },
 };
 
 function storeLog(logger: Logger): StoreLog {

@@ -91,7 +91,7 @@ beforeAll(async () => {
   b = await startGateway({ REDIS_URL: redis.url, ...LONG_TTL });
   await Promise.all([waitReady(a), waitReady(b)]);
   // Both subscriptions are up once each logged it.
-  await waitFor(() => [a, b].every((gw) => gw.logs.some((l) => l.msg === 'invalidation_subscribed')), 10_000, 'subscribed');
+  await waitFor(() => [a, b].every((gw) => gw.logs.some((l) => l.event === 'invalidation_subscribed')), 10_000, 'subscribed');
 });
 
 afterAll(async () => {
@@ -245,14 +245,14 @@ describe('tenants written straight into Redis', () => {
     await createTenant(a, tenantId, ['/before']);
     const { apiKey } = await createKey(a, tenantId);
     await expectStatus(b, '/before/1', apiKey, 200); // cached by B, for 60 s
-    const subscribedBefore = b.logs.filter((l) => l.msg === 'invalidation_subscribed').length;
+    const subscribedBefore = b.logs.filter((l) => l.event === 'invalidation_subscribed').length;
 
     // A fresh, empty server on the same port: no message about what follows can reach B.
     await redis.restart();
     await raw.set(`tenant:${tenantId}`, JSON.stringify(tenantBody(tenantId, ['/after'])));
     await raw.set(`tenant:byApiKey:${sha256Hex(apiKey)}`, tenantId);
     await waitFor(
-      () => b.logs.filter((l) => l.msg === 'invalidation_subscribed').length > subscribedBefore,
+      () => b.logs.filter((l) => l.event === 'invalidation_subscribed').length > subscribedBefore,
       10_000,
       'B subscribed again',
     );
@@ -264,7 +264,7 @@ describe('tenants written straight into Redis', () => {
     expectProblem(await api(b, '/before/1', apiKey), 403, 'route_not_allowed');
     await expectStatus(b, '/after/1', apiKey, 200);
     // Lost and regained subscriptions are logged (category system) for operators.
-    expect(b.logs.some((l) => l.msg === 'invalidation_subscription_lost' && l.category === 'system')).toBe(true);
+    expect(b.logs.some((l) => l.event === 'invalidation_subscription_lost' && l.category === 'system')).toBe(true);
     await waitReady(a);
   });
 });
