@@ -1,5 +1,7 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.types';
+import { JwksCache, type JwksCacheOptions } from './identity/jwks-cache';
+import { JwtVerifier } from './identity/jwt-verifier';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
@@ -12,6 +14,8 @@ import { TenantsFileLoader } from './tenants/tenants-file.loader';
 export interface CoreOptions {
   config: Readonly<GatewayConfig>;
   logger: Logger;
+  /** JWKS timings other than the production defaults (tests use short cooldowns). */
+  jwksCache?: Partial<JwksCacheOptions>;
 }
 
 /** How long start-up waits for the store's first connection before serving anyway (SPEC §10). */
@@ -38,11 +42,11 @@ class StoreCloser implements OnApplicationShutdown {
   }
 }
 
-/** The shared core both planes build on: config, logger, metrics, state store, tenants, lifecycle. */
+/** The shared core both planes build on: config, logger, metrics, state store, tenants, JWT verification, lifecycle. */
 @Global()
 @Module({})
 export class CoreModule {
-  static forRoot({ config, logger }: CoreOptions): DynamicModule {
+  static forRoot({ config, logger, jwksCache }: CoreOptions): DynamicModule {
     return {
       module: CoreModule,
       providers: [
@@ -68,12 +72,22 @@ export class CoreModule {
           useFactory: (store: StateStore, repository: TenantRepository) =>
             new TenantResolver(store, repository, logger, { ttlMs: config.tenantCacheTtlMs }),
         },
+        {
+          provide: JwksCache,
+          useFactory: () =>
+            new JwksCache(jwksCache, (event, detail) =>
+              event === 'jwks_fetch_failed'
+                ? logger.warn({ category: 'system', ...detail }, event)
+                : logger.debug({ category: 'system', ...detail }, event),
+            ),
+        },
+        JwtVerifier,
         Lifecycle,
         Metrics,
         TenantsFileLoader,
         StoreCloser,
       ],
-      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, Lifecycle, Metrics],
+      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, JwksCache, JwtVerifier, Lifecycle, Metrics],
     };
   }
 }
