@@ -51,7 +51,7 @@ async function tenant(gw: TestGateway, name: string, idp: Record<string, unknown
 
 function call(gw: TestGateway, apiKey: string, path: string, token?: string, headers: Record<string, string> = {}): Promise<Reply> {
   if (token !== undefined) sentTokens.push(token);
-  const auth = token === undefined ? {} : { Authorization: `Bearer ${token}` };
+  const auth: Record<string, string> = token === undefined ? {} : { Authorization: `Bearer ${token}` };
   return send(gw.url, 'GET', `/api${path}`, { headers: { 'X-API-Key': apiKey, ...auth, ...headers } });
 }
 
