@@ -32,6 +32,16 @@ let rsOnly: Tenant;
 let noAudience: Tenant;
 let verifier: JwtVerifier;
 let cache: JwksCache;
+/** Every JWKS server started, closed in afterAll even when a test fails half-way. */
+const servers: JwksServer[] = [];
+
+async function server(keys: SigningKey[]): Promise<JwksServer> {
+  const s = await startJwksServer(keys);
+  servers.push(s);
+  return s;
+}
+
+afterAll(() => Promise.all(servers.map((s) => s.close())));
 
 const claims = (extra: JWTPayload = {}): JWTPayload => ({ iss: ISSUER, aud: AUDIENCE, sub: 'user-1', ...extra });
 const bearer = (token: string): string => `Bearer ${token}`;
@@ -197,9 +207,8 @@ describe('JwtVerifier: keys named in the token are never fetched or trusted', ()
   let trap: JwksServer;
 
   beforeAll(async () => {
-    trap = await startJwksServer([attacker]);
+    trap = await server([attacker]);
   });
-  afterAll(() => trap.close());
 
   it.each([
     ['jku', () => ({ jku: trap.jwksUri })],
@@ -217,9 +226,8 @@ describe('JwtVerifier: remote key sets', () => {
   let idp: JwksServer;
 
   beforeAll(async () => {
-    idp = await startJwksServer([rs, es]);
+    idp = await server([rs, es]);
   });
-  afterAll(() => idp.close());
 
   it('verifies against the keys at jwksUri', async () => {
     const remote = tenant({ issuer: ISSUER, jwksUri: idp.jwksUri, audience: AUDIENCE });
@@ -228,21 +236,19 @@ describe('JwtVerifier: remote key sets', () => {
   });
 
   it('answers 503 jwks_unavailable when the set cannot be fetched and none is cached', async () => {
-    const down = await startJwksServer([rs]);
+    const down = await server([rs]);
     down.mode = 'error';
     const remote = tenant({ issuer: ISSUER, jwksUri: down.jwksUri });
     const err = await gatewayErrorOf(async () => verifier.verify(remote, bearer(await signToken(rs, claims()))));
-    await down.close();
     expect({ status: err.status, code: err.code }).toEqual({ status: 503, code: 'jwks_unavailable' });
     expect(err.detail).toMatch(/HTTP 503/);
   });
 
   it('fetches nothing for a token refused before a key is needed (alg, malformed)', async () => {
-    const fresh = await startJwksServer([rs]);
+    const fresh = await server([rs]);
     const remote = tenant({ issuer: ISSUER, jwksUri: fresh.jwksUri, algorithms: ['ES256'] });
     await invalid(remote, bearer(await signToken(rs, claims())));
     await invalid(remote, bearer('a.b.c'));
     expect(fresh.hits).toBe(0);
-    await fresh.close();
   });
 });
