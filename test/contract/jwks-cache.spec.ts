@@ -1,6 +1,6 @@
 import { errors, jwtVerify } from 'jose';
-import { JwksCache, JwksUnavailableError, type JwksCacheOptions } from '../../../src/identity/jwks-cache';
-import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../../support/jwks-server';
+import { JwksCache, JwksUnavailableError, type JwksCacheOptions } from '../../src/identity/jwks-cache';
+import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server';
 
 /*
  * The remote key-set cache against a real JWKS server, with the cache's clock in the test's hands:
