@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { AdminGuard } from './control-plane/admin-auth/admin.guard';
 import type { GatewayConfig } from './config/config.types';
+import type { CoreOptions } from './core.module';
 import { adminGateMiddleware } from './http/admin-gate.middleware';
 import { corsMiddleware } from './http/cors.middleware';
 import { ADMIN_BODY_LIMIT, jsonBodyMiddleware } from './http/json-body.middleware';
@@ -28,9 +29,13 @@ function resolveAdminToken(config: Readonly<GatewayConfig>, logger: Logger): Rea
  * Nest parses no /api body, Express adds no X-Powered-By, and request context and CORS come
  * before any guard.
  */
-export async function createApp(config: Readonly<GatewayConfig>, logger: Logger): Promise<NestExpressApplication> {
+export async function createApp(
+  config: Readonly<GatewayConfig>,
+  logger: Logger,
+  tuning: Pick<CoreOptions, 'jwksCache'> = {},
+): Promise<NestExpressApplication> {
   const resolved = resolveAdminToken(config, logger);
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config: resolved, logger }), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config: resolved, logger, ...tuning }), {
     bodyParser: false,
     abortOnError: false,
     logger: new NestLogger(logger),

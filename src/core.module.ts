@@ -1,5 +1,7 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.types';
+import { JwksCache, type JwksCacheOptions } from './identity/jwks-cache';
+import { JwtVerifier } from './identity/jwt-verifier';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
@@ -15,6 +17,8 @@ import { TenantsFileLoader } from './tenants/tenants-file.loader';
 export interface CoreOptions {
   config: Readonly<GatewayConfig>;
   logger: Logger;
+  /** JWKS timings other than the production defaults (tests use short cooldowns). */
+  jwksCache?: Partial<JwksCacheOptions>;
 }
 
 /** How long start-up waits for the store's first connection before serving anyway (SPEC §10). */
@@ -61,11 +65,11 @@ class StoreCloser implements OnApplicationShutdown {
   }
 }
 
-/** The shared core both planes build on: config, logger, metrics, state store, tenants, lifecycle. */
+/** The shared core both planes build on: config, logger, metrics, state store, tenants, JWT verification, lifecycle. */
 @Global()
 @Module({})
 export class CoreModule {
-  static forRoot({ config, logger }: CoreOptions): DynamicModule {
+  static forRoot({ config, logger, jwksCache }: CoreOptions): DynamicModule {
     return {
       module: CoreModule,
       providers: [
@@ -92,13 +96,35 @@ export class CoreModule {
             new TenantResolver(store, repository, logger, { ttlMs: config.tenantCacheTtlMs }),
         },
         CacheInvalidator,
+        {
+          provide: JwksCache,
+          useFactory: () =>
+            new JwksCache(jwksCache, (event, detail) =>
+              event === 'jwks_fetch_failed'
+                ? logger.warn({ category: 'system', ...detail }, event)
+                : logger.debug({ category: 'system', ...detail }, event),
+            ),
+        },
+        JwtVerifier,
         Lifecycle,
         Metrics,
         RateLimiter,
         TenantsFileLoader,
         StoreCloser,
       ],
-      exports: [GATEWAY_CONFIG, LOGGER, STATE_STORE, TenantRepository, TenantResolver, CacheInvalidator, Lifecycle, Metrics, RateLimiter],
+      exports: [
+        GATEWAY_CONFIG,
+        LOGGER,
+        STATE_STORE,
+        TenantRepository,
+        TenantResolver,
+        CacheInvalidator,
+        JwksCache,
+        JwtVerifier,
+        Lifecycle,
+        Metrics,
+        RateLimiter,
+      ],
     };
   }
 }

@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config.loader';
 import type { GatewayConfig } from '../../src/config/config.types';
+import type { CoreOptions } from '../../src/core.module';
 import { createLogger } from '../../src/observability/logger';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -21,9 +22,13 @@ export interface TestGateway {
 
 /**
  * Starts the gateway in-process exactly as main.ts builds it (createApp), on 127.0.0.1 and a free
- * port, configured from `env` like the real process, with its log lines captured.
+ * port, configured from `env` like the real process, with its log lines captured. `tuning` shortens
+ * JWKS timings so that cooldowns and outages can be exercised in seconds.
  */
-export async function startGateway(env: Record<string, string | undefined> = {}): Promise<TestGateway> {
+export async function startGateway(
+  env: Record<string, string | undefined> = {},
+  tuning: Pick<CoreOptions, 'jwksCache'> = {},
+): Promise<TestGateway> {
   const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'info', ...env });
   const lines: string[] = [];
   const sink = new Writable({
@@ -33,7 +38,7 @@ export async function startGateway(env: Record<string, string | undefined> = {})
     },
   });
   const logger = createLogger(config.logLevel, sink);
-  const app = await createApp(config, logger);
+  const app = await createApp(config, logger, tuning);
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   return {

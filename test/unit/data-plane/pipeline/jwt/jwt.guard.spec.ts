@@ -1,8 +1,11 @@
 import { JwtGuard } from '../../../../../src/data-plane/pipeline/jwt/jwt.guard';
+import { JwksCache } from '../../../../../src/identity/jwks-cache';
+import { JwtVerifier } from '../../../../../src/identity/jwt-verifier';
 import type { AllowedRoute, Tenant } from '../../../../../src/tenants/tenant.model';
 import { validateTenant } from '../../../../../src/tenants/tenant.validator';
 import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
+import { makeKey, signToken, type SigningKey } from '../../../../support/jwks-server';
 
 function tenant(input: Record<string, unknown>): Tenant {
   const result = validateTenant(input, { jwksAllowHttp: false });
@@ -10,29 +13,32 @@ function tenant(input: Record<string, unknown>): Tenant {
   return result.tenant;
 }
 
-const IDP = { issuer: 'https://auth.acme.com', jwksUri: 'https://auth.acme.com/.well-known/jwks.json' };
+const ISSUER = 'https://auth.acme.com';
 
-/** The SPEC §3 example: an idp, tenant-level jwt off, one route that turns it on. */
-const ACME = tenant({
-  id: 'acme',
-  upstreamBaseUrl: 'https://api.acme.internal',
-  allowedRoutes: [{ path: '/v1/users', auth: { jwt: true } }, { path: '/v1/products', auth: { jwt: false } }, { path: '/v2/admin' }],
-  auth: { jwt: false },
-  idp: IDP,
+let key: SigningKey;
+let ACME: Tenant;
+let SECURE_BY_DEFAULT: Tenant;
+let NO_IDP: Tenant;
+let guard: JwtGuard;
+
+beforeAll(async () => {
+  key = await makeKey('ES256');
+  // Inline keys: the guard is tested without any network (the verifier has its own tests).
+  const idp = { issuer: ISSUER, jwks: { keys: [key.jwk] } };
+  /** The SPEC §3 example: an idp, tenant-level jwt off, one route that turns it on. */
+  ACME = tenant({
+    id: 'acme',
+    upstreamBaseUrl: 'https://api.acme.internal',
+    allowedRoutes: [{ path: '/v1/users', auth: { jwt: true } }, { path: '/v1/products', auth: { jwt: false } }, { path: '/v2/admin' }],
+    auth: { jwt: false },
+    idp,
+  });
+  /** An idp and no jwt setting anywhere: required by default. */
+  SECURE_BY_DEFAULT = tenant({ id: 'secure', upstreamBaseUrl: 'https://api.secure.internal', allowedRoutes: [{ path: '/' }], idp });
+  /** No idp and no jwt setting: not required. */
+  NO_IDP = tenant({ id: 'plain', upstreamBaseUrl: 'https://api.plain.internal', allowedRoutes: [{ path: '/' }] });
+  guard = new JwtGuard(new JwtVerifier(new JwksCache(), { jwtClockToleranceS: 5 }));
 });
-
-/** An idp and no jwt setting anywhere: required by default. */
-const SECURE_BY_DEFAULT = tenant({
-  id: 'secure',
-  upstreamBaseUrl: 'https://api.secure.internal',
-  allowedRoutes: [{ path: '/' }],
-  idp: IDP,
-});
-
-/** No idp and no jwt setting: not required. */
-const NO_IDP = tenant({ id: 'plain', upstreamBaseUrl: 'https://api.plain.internal', allowedRoutes: [{ path: '/' }] });
-
-const guard = new JwtGuard();
 
 function routeOf(t: Tenant, path: string): AllowedRoute {
   const route = t.allowedRoutes.find((r) => r.path === path);
@@ -52,24 +58,26 @@ function request(t: Tenant, routePath: string, authorization?: string) {
 describe('JwtGuard', () => {
   describe('on a route that does not require a JWT', () => {
     it.each([
-      ['a route with jwt: false', ACME, '/v1/products'],
-      ['a route inheriting the tenant jwt: false', ACME, '/v2/admin'],
-      ['a tenant without idp', NO_IDP, '/'],
-    ])('passes %s without any Authorization header', (_label, t, routePath) => {
-      expect(guard.canActivate(fakeHttpContext(request(t, routePath)))).toBe(true);
+      ['a route with jwt: false', () => ACME, '/v1/products'],
+      ['a route inheriting the tenant jwt: false', () => ACME, '/v2/admin'],
+      ['a tenant without idp', () => NO_IDP, '/'],
+    ])('passes %s without any Authorization header', async (_label, t, routePath) => {
+      const req = request(t(), routePath);
+      await expect(guard.canActivate(fakeHttpContext(req))).resolves.toBe(true);
+      expect(req.ctx.authSubject).toBeUndefined();
     });
 
-    it('passes whatever Authorization the client sends (it goes upstream unchanged)', () => {
-      expect(guard.canActivate(fakeHttpContext(request(ACME, '/v1/products', 'Basic dXNlcjpwYXNz')))).toBe(true);
+    it('passes whatever Authorization the client sends (it goes upstream unchanged)', async () => {
+      await expect(guard.canActivate(fakeHttpContext(request(ACME, '/v1/products', 'Basic dXNlcjpwYXNz')))).resolves.toBe(true);
     });
   });
 
   describe('on a route that requires a JWT', () => {
     it.each([
-      ['the route says so', ACME, '/v1/users'],
-      ['the tenant has an idp and says nothing (secure by default)', SECURE_BY_DEFAULT, '/'],
+      ['the route says so', () => ACME, '/v1/users'],
+      ['the tenant has an idp and says nothing (secure by default)', () => SECURE_BY_DEFAULT, '/'],
     ])('answers 401 missing_jwt with WWW-Authenticate: Bearer without Authorization, when %s', async (_label, t, routePath) => {
-      const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(request(t, routePath))));
+      const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(request(t(), routePath))));
       expect(err.status).toBe(401);
       expect(err.code).toBe('missing_jwt');
       expect(err.headers).toEqual({ 'WWW-Authenticate': 'Bearer' });
@@ -88,19 +96,20 @@ describe('JwtGuard', () => {
       expect(err.headers?.['WWW-Authenticate']).toBe('Bearer');
     });
 
-    it.each([
-      ['a bearer token', 'Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln'],
-      ['a lower-case scheme', 'bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln'],
-      ['a token that is not even a JWT', 'Bearer not-a-jwt'],
-    ])('never passes %s: 503 jwks_unavailable, as no verifier is available', async (_label, authorization) => {
-      const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(request(ACME, '/v1/users', authorization))));
-      expect(err.status).toBe(503);
-      expect(err.code).toBe('jwks_unavailable');
+    it('passes a verified token and records its sub as the subject', async () => {
+      const req = request(ACME, '/v1/users', `Bearer ${await signToken(key, { iss: ISSUER, sub: 'user-7' })}`);
+      await expect(guard.canActivate(fakeHttpContext(req))).resolves.toBe(true);
+      expect(req.ctx.authSubject).toBe('user-7');
     });
 
-    it('does not set an authenticated subject', async () => {
-      const req = request(SECURE_BY_DEFAULT, '/', 'Bearer eyJhbGciOiJSUzI1NiJ9.e30.c2ln');
-      await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+    it.each([
+      ['a token that is not a JWT', () => Promise.resolve('not-a-jwt')],
+      ['a token from another issuer', () => signToken(key, { iss: 'https://elsewhere.test', sub: 'user-7' })],
+      ['an expired token', () => signToken(key, { iss: ISSUER, sub: 'user-7' }, { expiresIn: -60 })],
+    ])('answers 401 invalid_jwt for %s and sets no subject', async (_label, token) => {
+      const req = request(SECURE_BY_DEFAULT, '/', `bearer ${await token()}`);
+      const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+      expect([err.status, err.code, err.headers?.['WWW-Authenticate']]).toEqual([401, 'invalid_jwt', 'Bearer error="invalid_token"']);
       expect(req.ctx.authSubject).toBeUndefined();
     });
   });
