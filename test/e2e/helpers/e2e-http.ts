@@ -23,6 +23,8 @@ export interface SendOptions {
   /** Announce this Content-Length but send only the first 64 KiB of `body`: for limits enforced on the header alone. */
   announceLength?: number;
   timeoutMs?: number;
+  /** Send `path` exactly as given (no URL parsing, so dot segments and encodings reach the server unchanged). */
+  verbatim?: boolean;
 }
 
 const PIECE = 64 * 1024;
@@ -42,7 +44,7 @@ export function send(baseUrl: string, method: string, path: string, opts: SendOp
   return new Promise<Reply>((resolve, reject) => {
     let answered = false;
     const req = http.request(
-      { host: url.hostname, port: url.port, method, path: url.pathname + url.search, headers, agent: false },
+      { host: url.hostname, port: url.port, method, path: opts.verbatim ? path : url.pathname + url.search, headers, agent: false },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];
