@@ -1,9 +1,8 @@
-import type { JWTPayload } from 'jose';
 import { JwksCache } from '../../src/identity/jwks-cache';
 import { JwtVerifier } from '../../src/identity/jwt-verifier';
 import type { Tenant } from '../../src/tenants/tenant.model';
-import { validateTenant } from '../../src/tenants/tenant.validator';
 import { gatewayErrorOf } from '../support/gateway-error';
+import { AUDIENCE, bearer, claims, expectInvalidJwt, ISSUER, tenantWithIdp } from '../support/jwt-fixtures';
 import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server';
 
 /*
@@ -12,15 +11,7 @@ import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey }
  * a key is needed costs the IdP nothing.
  */
 
-const ISSUER = 'https://idp.test/';
-const AUDIENCE = 'api.test';
 const TOLERANCE_S = 5;
-
-function tenant(idp: Record<string, unknown>): Tenant {
-  const result = validateTenant({ id: 't', upstreamBaseUrl: 'https://up.test', allowedRoutes: [{ path: '/' }], idp }, { jwksAllowHttp: false });
-  if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return result.tenant;
-}
 
 let rs: SigningKey;
 let es: SigningKey;
@@ -39,23 +30,13 @@ async function server(keys: SigningKey[]): Promise<JwksServer> {
 
 afterAll(() => Promise.all(servers.map((s) => s.close())));
 
-const claims = (extra: JWTPayload = {}): JWTPayload => ({ iss: ISSUER, aud: AUDIENCE, sub: 'user-1', ...extra });
-const bearer = (token: string): string => `Bearer ${token}`;
 
-async function invalid(t: Tenant, authorization: string) {
-  const err = await gatewayErrorOf(() => verifier.verify(t, authorization));
-  expect({ status: err.status, code: err.code, wwwAuthenticate: err.headers?.['WWW-Authenticate'] }).toEqual({
-    status: 401,
-    code: 'invalid_jwt',
-    wwwAuthenticate: 'Bearer error="invalid_token"',
-  });
-  return err;
-}
+const invalid = (t: Tenant, authorization: string) => expectInvalidJwt(verifier, t, authorization);
 
 beforeAll(async () => {
   [rs, es, attacker] = await Promise.all([makeKey('RS256'), makeKey('ES256'), makeKey('RS256')]);
   const keys = { keys: [rs.jwk, es.jwk] };
-  inline = tenant({ issuer: ISSUER, jwks: keys, audience: AUDIENCE });
+  inline = tenantWithIdp({ issuer: ISSUER, jwks: keys, audience: AUDIENCE });
   cache = new JwksCache({ timeoutMs: 1000 });
   verifier = new JwtVerifier(cache, { jwtClockToleranceS: TOLERANCE_S });
 });
@@ -66,7 +47,7 @@ describe('JwtVerifier: keys named in the token are never fetched or trusted', ()
 
   beforeAll(async () => {
     trap = await server([attacker]);
-    remote = tenant({ issuer: ISSUER, jwksUri: (await server([rs, es])).jwksUri, audience: AUDIENCE });
+    remote = tenantWithIdp({ issuer: ISSUER, jwksUri: (await server([rs, es])).jwksUri, audience: AUDIENCE });
   });
 
   it.each([
@@ -90,7 +71,7 @@ describe('JwtVerifier: remote key sets', () => {
   });
 
   it('verifies against the keys at jwksUri', async () => {
-    const remote = tenant({ issuer: ISSUER, jwksUri: idp.jwksUri, audience: AUDIENCE });
+    const remote = tenantWithIdp({ issuer: ISSUER, jwksUri: idp.jwksUri, audience: AUDIENCE });
     await expect(verifier.verify(remote, bearer(await signToken(es, claims({ sub: 'carol' }))))).resolves.toEqual({ subject: 'carol' });
     expect(idp.hits).toBe(1);
   });
@@ -98,7 +79,7 @@ describe('JwtVerifier: remote key sets', () => {
   it('answers 503 jwks_unavailable when the set cannot be fetched and none is cached', async () => {
     const down = await server([rs]);
     down.mode = 'error';
-    const remote = tenant({ issuer: ISSUER, jwksUri: down.jwksUri });
+    const remote = tenantWithIdp({ issuer: ISSUER, jwksUri: down.jwksUri });
     const err = await gatewayErrorOf(async () => verifier.verify(remote, bearer(await signToken(rs, claims()))));
     expect({ status: err.status, code: err.code }).toEqual({ status: 503, code: 'jwks_unavailable' });
     expect(err.detail).toMatch(/HTTP 503/);
@@ -106,7 +87,7 @@ describe('JwtVerifier: remote key sets', () => {
 
   it('fetches nothing for a token refused before a key is needed (alg, malformed)', async () => {
     const fresh = await server([rs]);
-    const remote = tenant({ issuer: ISSUER, jwksUri: fresh.jwksUri, algorithms: ['ES256'] });
+    const remote = tenantWithIdp({ issuer: ISSUER, jwksUri: fresh.jwksUri, algorithms: ['ES256'] });
     await invalid(remote, bearer(await signToken(rs, claims())));
     await invalid(remote, bearer('a.b.c'));
     expect(fresh.hits).toBe(0);

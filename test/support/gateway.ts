@@ -1,11 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config.loader';
 import type { GatewayConfig } from '../../src/config/config.types';
 import type { CoreOptions } from '../../src/core.module';
-import { createLogger } from '../../src/observability/logger';
+import { capturedLogger } from './captured-logger';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -30,25 +29,16 @@ export async function startGateway(
   tuning: Pick<CoreOptions, 'jwksCache'> = {},
 ): Promise<TestGateway> {
   const config = loadConfig({ ADMIN_TOKEN, LOG_LEVEL: 'info', ...env });
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
-      done();
-    },
-  });
-  const logger = createLogger(config.logLevel, sink);
-  const app = await createApp(config, logger, tuning);
+  const captured = capturedLogger(config.logLevel);
+  const app = await createApp(config, captured.logger, tuning);
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     app,
     config,
-    get logs() {
-      return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    },
-    rawLogs: () => lines.join('\n'),
+    logs: captured.lines,
+    rawLogs: captured.raw,
     close: () => app.close(),
   };
 }

@@ -1,9 +1,9 @@
-import { exportSPKI, SignJWT, type JWTPayload } from 'jose';
+import { exportSPKI, SignJWT } from 'jose';
 import { JwksCache } from '../../../src/identity/jwks-cache';
 import { JwtVerifier } from '../../../src/identity/jwt-verifier';
 import type { Tenant } from '../../../src/tenants/tenant.model';
-import { validateTenant } from '../../../src/tenants/tenant.validator';
 import { gatewayErrorOf } from '../../support/gateway-error';
+import { AUDIENCE, bearer, claims, expectInvalidJwt, ISSUER, tenantWithIdp } from '../../support/jwt-fixtures';
 import { makeKey, signToken, type SigningKey } from '../../support/jwks-server';
 
 /*
@@ -12,18 +12,10 @@ import { makeKey, signToken, type SigningKey } from '../../support/jwks-server';
  * covered in test/contract/jwt-verifier-remote.spec.ts.
  */
 
-const ISSUER = 'https://idp.test/';
-const AUDIENCE = 'api.test';
 const TOLERANCE_S = 5;
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = (): number => Math.floor(Date.now() / 1000);
-
-function tenant(idp: Record<string, unknown>): Tenant {
-  const result = validateTenant({ id: 't', upstreamBaseUrl: 'https://up.test', allowedRoutes: [{ path: '/' }], idp }, { jwksAllowHttp: false });
-  if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return result.tenant;
-}
 
 let rs: SigningKey;
 let es: SigningKey;
@@ -34,25 +26,15 @@ let noAudience: Tenant;
 let verifier: JwtVerifier;
 let cache: JwksCache;
 
-const claims = (extra: JWTPayload = {}): JWTPayload => ({ iss: ISSUER, aud: AUDIENCE, sub: 'user-1', ...extra });
-const bearer = (token: string): string => `Bearer ${token}`;
 
-async function invalid(t: Tenant, authorization: string) {
-  const err = await gatewayErrorOf(() => verifier.verify(t, authorization));
-  expect({ status: err.status, code: err.code, wwwAuthenticate: err.headers?.['WWW-Authenticate'] }).toEqual({
-    status: 401,
-    code: 'invalid_jwt',
-    wwwAuthenticate: 'Bearer error="invalid_token"',
-  });
-  return err;
-}
+const invalid = (t: Tenant, authorization: string) => expectInvalidJwt(verifier, t, authorization);
 
 beforeAll(async () => {
   [rs, es, attacker] = await Promise.all([makeKey('RS256'), makeKey('ES256'), makeKey('RS256')]);
   const keys = { keys: [rs.jwk, es.jwk] };
-  inline = tenant({ issuer: ISSUER, jwks: keys, audience: AUDIENCE });
-  rsOnly = tenant({ issuer: ISSUER, jwks: keys, audience: AUDIENCE, algorithms: ['RS256'] });
-  noAudience = tenant({ issuer: ISSUER, jwks: keys });
+  inline = tenantWithIdp({ issuer: ISSUER, jwks: keys, audience: AUDIENCE });
+  rsOnly = tenantWithIdp({ issuer: ISSUER, jwks: keys, audience: AUDIENCE, algorithms: ['RS256'] });
+  noAudience = tenantWithIdp({ issuer: ISSUER, jwks: keys });
   cache = new JwksCache({ timeoutMs: 1000 });
   verifier = new JwtVerifier(cache, { jwtClockToleranceS: TOLERANCE_S });
 });
@@ -104,7 +86,7 @@ describe('JwtVerifier: accepted tokens', () => {
 
   it('tries each key when a token has no kid and several keys could match', async () => {
     const other = await makeKey('RS256');
-    const twoRsa = tenant({ issuer: ISSUER, jwks: { keys: [other.jwk, rs.jwk] } });
+    const twoRsa = tenantWithIdp({ issuer: ISSUER, jwks: { keys: [other.jwk, rs.jwk] } });
     await expect(verifier.verify(twoRsa, bearer(await signToken(rs, claims(), { kid: null })))).resolves.toEqual({ subject: 'user-1' });
     await invalid(twoRsa, bearer(await signToken(attacker, claims(), { kid: null })));
   });

@@ -1,5 +1,4 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '../../../src/observability/logger';
+import { capturedLogger } from '../../support/captured-logger';
 import { MemoryStore } from '../../../src/store/memory/memory.store';
 import { StoreUnavailableError, type Invalidation } from '../../../src/store/store.port';
 import { CacheInvalidator } from '../../../src/tenants/cache-invalidator';
@@ -16,14 +15,7 @@ class Store extends MemoryStore {
 }
 
 function setup() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  const logger = createLogger('info', sink);
+  const { logger, lines } = capturedLogger();
   const store = new Store();
   const resolver = new TenantResolver(store, new TenantRepository(store, logger, { jwksAllowHttp: false }), logger, { ttlMs: 60_000 });
   const seen: Invalidation[] = [];

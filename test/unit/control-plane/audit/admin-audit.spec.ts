@@ -1,20 +1,13 @@
-import { Writable } from 'node:stream';
 import { AdminAudit, type Actor } from '../../../../src/control-plane/audit/admin-audit';
 import { GatewayError } from '../../../../src/errors/gateway-error';
-import { createLogger } from '../../../../src/observability/logger';
 import { Metrics } from '../../../../src/observability/metrics';
 import { StoreUnavailableError } from '../../../../src/store/store.port';
+import { capturedLogger } from '../../../support/captured-logger';
 
 function setup() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { logger, lines } = capturedLogger();
   const metrics = new Metrics();
-  const audit = new AdminAudit(createLogger('info', sink), metrics);
+  const audit = new AdminAudit(logger, metrics);
   const count = async (action: string): Promise<number> =>
     (await metrics.controlMutations.get()).values.find((v) => v.labels.action === action)?.value ?? 0;
   return { lines, audit, count };
