@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { Metrics } from '../../src/observability/metrics';
 import { ADMIN_TOKEN, startGateway, type TestGateway } from '../support/gateway';
 import { parseExposition, sumOf, type Sample } from '../support/prometheus-text';
@@ -54,7 +55,7 @@ beforeAll(async () => {
   gw = await startGateway({ UPSTREAM_TIMEOUT_MS: String(UPSTREAM_TIMEOUT_MS) });
   await createTenant('good', {
     upstreamBaseUrl: upstream.url,
-    allowedRoutes: [{ path: '/ok' }, { path: '/status' }, { path: '/slow' }, { path: '/secure', auth: { jwt: true } }],
+    allowedRoutes: [{ path: '/ok' }, { path: '/status' }, { path: '/slow' }, { path: '/cut' }, { path: '/secure', auth: { jwt: true } }],
     auth: { jwt: false },
     // Never fetched: the JWT requests below carry no token at all.
     idp: { issuer: 'https://issuer.test', jwksUri: 'http://127.0.0.1:9/jwks.json' },
@@ -251,5 +252,43 @@ describe('after a known sequence of requests', () => {
     const endpoints = new Set(after.filter((s) => s.name === 'control_requests_total').map((s) => s.labels.endpoint));
     for (const endpoint of endpoints) expect(['unmatched', '/metrics'].includes(endpoint) || endpoint.startsWith('/admin/')).toBe(true);
     expect([...endpoints].filter((e) => /nobody|no\/such|good/.test(e))).toEqual([]);
+  });
+});
+
+/** What a client saw of a response: its status, the body bytes, and whether it ended cleanly, was cut, or hung. */
+function download(path: string, apiKey: string, hangMs: number): Promise<{ status: number; bytes: number; outcome: string }> {
+  return new Promise((resolve) => {
+    const { hostname, port } = new URL(gw.url);
+    let status = 0;
+    let bytes = 0;
+    const req = http.get({ host: hostname, port, path: `/api${path}`, headers: { 'X-API-Key': apiKey }, agent: false }, (res) => {
+      status = res.statusCode ?? 0;
+      res.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      res.on('error', () => undefined);
+      res.on('close', () => done(res.complete ? 'complete' : 'cut'));
+    });
+    req.on('error', () => done('cut'));
+    const timer = setTimeout(() => done('hung'), hangMs);
+    function done(outcome: string): void {
+      clearTimeout(timer);
+      req.destroy();
+      resolve({ status, bytes, outcome });
+    }
+  });
+}
+
+describe('an upstream that drops the connection in the middle of its response', () => {
+  it('cuts the client connection at once and counts one upstream error', async () => {
+    await settled();
+    const before = await samples();
+    // The upstream announces 1000 bytes, sends 500 and goes away: the client must not wait for the rest.
+    const seen = await download('/cut/1000', keys.good, 5000);
+    expect(seen).toEqual({ status: 200, bytes: 500, outcome: 'cut' });
+    await settled();
+    const after = await samples();
+    const delta = (name: string, labels: Record<string, string> = {}) => sumOf(after, name, labels) - sumOf(before, name, labels);
+    expect(delta('gateway_upstream_errors_total', { tenantId: 'good' })).toBe(1);
+    expect(delta('gateway_requests_total', { tenantId: 'good' })).toBe(1);
+    expect(sumOf(after, 'gateway_inflight_requests')).toBe(0);
   });
 });

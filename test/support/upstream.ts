@@ -27,6 +27,7 @@ export interface Upstream {
  *   /status/<code>      answers that status with a small JSON body
  *   /slow/<ms>          answers after <ms> (or never, if the client leaves first: recorded in `aborted`)
  *   /bytes/<n>          streams n bytes of a deterministic pattern (chunked)
+ *   /cut/<n>            announces n bytes, sends the first half, then drops the connection
  *   anything else       echoes method, url, headers and the body's length and SHA-256 as JSON
  */
 export async function startUpstream(): Promise<Upstream> {
@@ -53,6 +54,7 @@ export async function startUpstream(): Promise<Upstream> {
       const status = /^\/(?:.*\/)?status\/(\d{3})$/.exec(url);
       const slow = /\/slow\/(\d+)$/.exec(url);
       const big = /\/bytes\/(\d+)$/.exec(url);
+      const cut = /\/cut\/(\d+)$/.exec(url);
       if (status) {
         res.writeHead(Number(status[1]), { 'content-type': 'application/json', 'x-upstream': 'yes' });
         res.end(JSON.stringify({ upstreamStatus: Number(status[1]) }));
@@ -67,6 +69,10 @@ export async function startUpstream(): Promise<Upstream> {
             aborted.push(url);
           }
         });
+      } else if (cut) {
+        const n = Number(cut[1]);
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(n) });
+        res.write(CHUNK.subarray(0, Math.floor(n / 2)), () => res.socket?.destroy());
       } else if (big) {
         res.writeHead(200, { 'content-type': 'application/octet-stream' });
         streamPattern(res, Number(big[1]));

@@ -7,7 +7,7 @@ import { badPath, GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavai
 import { sendProblem } from '../../errors/problem';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
-import type { RequestContext } from '../../observability/request-context';
+import { contextOf, type RequestContext } from '../../observability/request-context';
 import type { Tenant } from '../../tenants/tenant.model';
 import { forwardsUnchanged, upstreamPrefix } from '../../policy/upstream-url';
 import { applyClientHeaderRules, applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
@@ -36,6 +36,10 @@ interface Exchange {
   upstreamReq?: ClientRequest;
   timedOut: boolean;
   failed: boolean;
+  /** The upstream's failure is counted (once per request, however many ways it failed). */
+  errorCounted: boolean;
+  /** The client went away first: what the upstream does afterwards is not its failure. */
+  clientGone: boolean;
 }
 
 type ProxiedRequest = IncomingMessage & { protocol?: string; host?: string };
@@ -65,12 +69,20 @@ export class ProxyService implements OnApplicationShutdown {
       // http-proxy aborts a timed-out request with a generic socket error: remember why.
       proxyReq.once('timeout', () => (exchange.timedOut = true));
     });
-    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
+    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
       const exchange = this.exchanges.get(req);
       if (exchange !== undefined) {
         // Time to the upstream's response headers; an upstream 5xx passes through and counts as its error.
         exchange.target.latency.observe(performance.now() - exchange.sentAt);
-        if ((proxyRes.statusCode ?? 0) >= 500) exchange.target.errors.inc();
+        if ((proxyRes.statusCode ?? 0) >= 500) this.countError(exchange);
+        // http-proxy pipes the body but ignores an upstream that goes away before its end: the client
+        // would wait for the rest forever. Cut its connection too, the only way to tell it mid-response.
+        proxyRes.once('close', () => {
+          if (proxyRes.complete || exchange.clientGone || exchange.failed) return;
+          this.countError(exchange);
+          const error = exchange.timedOut ? upstreamTimeout() : upstreamUnavailable();
+          this.fail(res, contextOf(req), exchange, error, new Error('upstream response cut short'));
+        });
       }
       stripResponseHopByHop(proxyRes.headers);
       applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
@@ -101,7 +113,7 @@ export class ProxyService implements OnApplicationShutdown {
     // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.
     req.url = forwardPath + (ctx.query ?? '');
 
-    const exchange: Exchange = { target, sentAt: performance.now(), timedOut: false, failed: false };
+    const exchange: Exchange = { target, sentAt: performance.now(), timedOut: false, failed: false, errorCounted: false, clientGone: false };
     this.exchanges.set(req, exchange);
     this.proxy.web(
       req,
@@ -118,7 +130,7 @@ export class ProxyService implements OnApplicationShutdown {
       },
       (err) => {
         // A transport error (refused, reset, timed out): the upstream failed, whether or not a response had started.
-        if (!exchange.failed) target.errors.inc();
+        if (!exchange.failed) this.countError(exchange);
         this.fail(res, ctx, exchange, exchange.timedOut ? upstreamTimeout() : upstreamUnavailable(), err);
       },
     );
@@ -127,7 +139,9 @@ export class ProxyService implements OnApplicationShutdown {
 
     // A client that goes away aborts its upstream request.
     res.once('close', () => {
-      if (!res.writableFinished) exchange.upstreamReq?.destroy();
+      if (res.writableFinished) return;
+      exchange.clientGone = true;
+      exchange.upstreamReq?.destroy();
     });
 
     if (declared === undefined && limit < Number.MAX_SAFE_INTEGER) {
@@ -147,6 +161,12 @@ export class ProxyService implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.proxy.close();
     this.agents.destroyAll();
+  }
+
+  private countError(exchange: Exchange): void {
+    if (exchange.errorCounted) return;
+    exchange.errorCounted = true;
+    exchange.target.errors.inc();
   }
 
   private fail(res: ServerResponse, ctx: RequestContext, exchange: Exchange, error: GatewayError, cause?: Error): void {
