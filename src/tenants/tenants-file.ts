@@ -29,7 +29,7 @@ export function parseTenantsFile(text: string, opts: ValidatorOptions): TenantsF
     // Editors on some platforms save UTF-8 with a byte order mark, which JSON.parse refuses.
     parsed = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    return { ok: false, errors: [{ path: '', message: `not valid JSON: ${(err as Error).message}` }] };
+    return { ok: false, errors: [{ path: '', message: `not valid JSON: ${syntaxErrorMessage(err)}` }] };
   }
   if (!isObject(parsed)) return { ok: false, errors: [{ path: '', message: 'must be a JSON object' }] };
 
@@ -52,6 +52,15 @@ export function parseTenantsFile(text: string, opts: ValidatorOptions): TenantsF
     ok: true,
     entries: valid.map(({ tenant, apiKeys, apiKeyHashes }) => ({ tenant, apiKeys, apiKeyHashes })),
   };
+}
+
+/**
+ * The parser's message without the text it quotes around an unexpected token (V8: `Unexpected token
+ * 's', ..."apiKeys":[sk_live_…"... is not valid JSON`), which may be part of an API key.
+ */
+function syntaxErrorMessage(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return /"[\s\S]*"(\.\.\.)? is not valid JSON$/.test(message) ? 'unexpected token (the text around it is not repeated here)' : message;
 }
 
 interface ParsedEntry {

@@ -63,6 +63,14 @@ describe('parseTenantsFile', () => {
     expect(errorsOf(text)).toEqual([{ path: '', message: `not valid JSON: ${parserMessage}` }]);
   });
 
+  it('never repeats the text around a syntax error: it may be part of an API key', () => {
+    // An unquoted key: V8 quotes the text around the unexpected token in its message.
+    const text = `{"tenants":[{"id":"acme","apiKeys":[${KEY_A}]}]}`;
+    const errors = errorsOf(text);
+    expect(errors).toEqual([{ path: '', message: expect.stringMatching(/^not valid JSON: /) as string }]);
+    expect(JSON.stringify(errors)).not.toMatch(/sgw_|aaaa/);
+  });
+
   it.each([
     ['a non-object root', '[]', ['']],
     ['a missing tenants list', '{}', ['tenants']],
