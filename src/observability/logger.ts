@@ -30,6 +30,24 @@ export const REDACTED_PATHS = [
   '*.headers["proxy-authorization"]',
 ];
 
+/**
+ * Errors logged under `err` keep their kind, message, code and stack (and their cause, the same way)
+ * and nothing else: ioredis errors carry the command's arguments (key hashes, stored JSON), jose's
+ * the token's claims, and other libraries other details of the request.
+ */
+export function serializeError(err: unknown, depth = 0): unknown {
+  // Something thrown that is not an Error is logged by its kind only: its fields are unknown.
+  if (!(err instanceof Error)) return typeof err === 'object' && err !== null ? { type: 'NonError' } : err;
+  const code = (err as { code?: unknown }).code;
+  return {
+    type: err.name,
+    message: err.message,
+    ...((typeof code === 'string' || typeof code === 'number') && { code }),
+    stack: err.stack,
+    ...(err.cause !== undefined && depth < 3 && { cause: serializeError(err.cause, depth + 1) }),
+  };
+}
+
 export type StdoutDestination = ReturnType<typeof pino.destination>;
 
 /** Asynchronous stdout, so a log line costs the hot path no blocking write. */
@@ -67,6 +85,7 @@ export function createLogger(level: LogLevel, destination?: pino.DestinationStre
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      serializers: { err: serializeError },
     },
     destination ?? stdoutDestination(),
   );

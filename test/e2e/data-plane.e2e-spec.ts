@@ -493,6 +493,19 @@ describe('§5 / §5.4 the pipeline and the errors the gateway produces', () => {
     expectProblem(await call(gwFastTimeout, { path: '/api/x', headers: { 'X-API-Key': apiKey } }), 500, 'tenant_misconfigured');
   });
 
+  it('503 state_unavailable for a hand-written key mapping of the wrong type; the logged error names no key hash', async () => {
+    const apiKey = `sgw_${randomBytes(32).toString('base64url')}`;
+    const hash = createHash('sha256').update(apiKey).digest('hex');
+    // A hash where a string belongs: Redis answers WRONGTYPE, and ioredis attaches the command's arguments to the error.
+    await redis.client().hset(`tenant:byApiKey:${hash}`, 'tenantId', tenantId('wrongtype'));
+    const res = await call(gw, { path: '/api/x', headers: { 'X-API-Key': apiKey } });
+    expectProblem(res, 503, 'state_unavailable');
+    const line = gw.logs.find((l) => l.msg === 'tenant lookup failed' && JSON.stringify(l).includes('WRONGTYPE'));
+    expect(line).toBeDefined();
+    expect(gw.rawLogs()).not.toContain(hash);
+    expect(gw.rawLogs()).not.toContain(apiKey);
+  });
+
   it('a hand-written valid tenant is served (the same layout, so the 500 above is about validation)', async () => {
     const id = tenantId('handwritten-ok');
     const apiKey = `sgw_${randomBytes(32).toString('base64url')}`;
