@@ -45,7 +45,7 @@ export class JwtVerifier {
     // Validation refuses a JWT requirement without an idp; reaching here without one is a bad tenant.
     if (tenant.idp === undefined) throw tenantMisconfigured();
     const { options, inlineKeys } = this.prepare(tenant.idp);
-    const keys = inlineKeys ?? this.jwks.keysFor(tenant.idp.jwksUri!);
+    const keys = usableOnly(inlineKeys ?? this.jwks.keysFor(tenant.idp.jwksUri!));
     let payload: JWTPayload;
     try {
       payload = await verifyWithKeySet(token, keys, options);
@@ -85,6 +85,7 @@ async function verifyWithKeySet(token: string, keys: KeyResolver, options: JWTVe
   } catch (err) {
     if (!(err instanceof errors.JWKSMultipleMatchingKeys) || !(Symbol.asyncIterator in err)) throw err;
     for await (const key of err as unknown as AsyncIterable<CryptoKey>) {
+      if (unusableReason(key) !== undefined) continue;
       try {
         return (await jwtVerify(token, key, options)).payload;
       } catch (inner) {
@@ -93,6 +94,44 @@ async function verifyWithKeySet(token: string, keys: KeyResolver, options: JWTVe
     }
     throw new errors.JWSSignatureVerificationFailed();
   }
+}
+
+/** jose's minimum for RS* and PS* (it refuses smaller keys with a TypeError, not a JOSEError). */
+const MIN_RSA_BITS = 2048;
+
+/** Why jose would refuse to verify with this key, or undefined when it is usable. */
+function unusableReason(key: CryptoKey): string | undefined {
+  const { modulusLength } = key.algorithm as { modulusLength?: unknown };
+  if (modulusLength !== undefined && (typeof modulusLength !== 'number' || modulusLength < MIN_RSA_BITS)) {
+    return `the key set's key for this token is an RSA key under ${MIN_RSA_BITS} bits`;
+  }
+  return undefined;
+}
+
+/** WebCrypto's refusals of key material (DOMException names), as opposed to defects in the gateway. */
+const IMPORT_FAILURES = new Set(['DataError', 'NotSupportedError', 'InvalidAccessError']);
+
+/**
+ * A key set may hold keys jose cannot use: malformed key material (WebCrypto refuses the import) or an
+ * RSA key under 2048 bits (jose refuses it after the lookup). Either is thrown as a plain error, which
+ * would make a token naming such a key a 500; the token cannot be verified, so it is invalid_jwt.
+ */
+function usableOnly(keys: KeyResolver): KeyResolver {
+  return async (header, token) => {
+    let key: CryptoKey;
+    try {
+      key = await keys(header, token);
+    } catch (err) {
+      const name = (err as { name?: unknown } | null)?.name;
+      if (typeof name === 'string' && IMPORT_FAILURES.has(name)) {
+        throw new errors.JWKSInvalid("the key set's key for this token cannot be imported");
+      }
+      throw err;
+    }
+    const reason = unusableReason(key);
+    if (reason !== undefined) throw new errors.JWKSInvalid(reason);
+    return key;
+  };
 }
 
 function subjectOf(payload: JWTPayload): string | undefined {

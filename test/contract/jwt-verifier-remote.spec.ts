@@ -1,3 +1,5 @@
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import type { JWK } from 'jose';
 import { JwksCache } from '../../src/identity/jwks-cache';
 import { JwtVerifier } from '../../src/identity/jwt-verifier';
 import type { Tenant } from '../../src/tenants/tenant.model';
@@ -91,5 +93,47 @@ describe('JwtVerifier: remote key sets', () => {
     await invalid(remote, bearer(await signToken(rs, claims())));
     await invalid(remote, bearer('a.b.c'));
     expect(fresh.hits).toBe(0);
+  });
+});
+
+describe('JwtVerifier: keys the IdP publishes that cannot be used', () => {
+  /** An RS256 key of `bits`, made with node:crypto (jose refuses to make or sign with one under 2048 bits). */
+  function nodeRsaKey(bits: number, kid: string): { jwk: JWK; sign: (payload: object, kid: string | null) => string } {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+    const jwk = { ...(publicKey.export({ format: 'jwk' }) as JWK), kid, alg: 'RS256', use: 'sig' };
+    const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const sign = (payload: object, tokenKid: string | null): string => {
+      const input = `${part({ alg: 'RS256', ...(tokenKid !== null && { kid: tokenKid }) })}.${part(payload)}`;
+      return `${input}.${cryptoSign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    };
+    return { jwk, sign };
+  }
+  const asPublished = (jwk: JWK): SigningKey => ({ jwk }) as SigningKey;
+  const exp = (): number => Math.floor(Date.now() / 1000) + 300;
+
+  it('a token naming an RSA key under 2048 bits is 401 invalid_jwt, not an internal error', async () => {
+    const weak = nodeRsaKey(1024, 'weak');
+    const idp = await server([asPublished(weak.jwk)]);
+    const remote = tenantWithIdp({ issuer: ISSUER, jwksUri: idp.jwksUri, audience: AUDIENCE });
+    const err = await invalid(remote, bearer(weak.sign(claims({ exp: exp() }), 'weak')));
+    expect(err.detail).toMatch(/2048/);
+  });
+
+  it('a token naming a malformed key (an EC point cut short) is 401 invalid_jwt, not an internal error', async () => {
+    const broken = { ...es.jwk, kid: 'broken', x: String(es.jwk.x).slice(0, 10) };
+    const idp = await server([asPublished(broken)]);
+    const remote = tenantWithIdp({ issuer: ISSUER, jwksUri: idp.jwksUri, audience: AUDIENCE });
+    await invalid(remote, bearer(await signToken(es, claims(), { kid: 'broken' })));
+  });
+
+  it('a token without kid still verifies with the good key when a weak key also matches', async () => {
+    const weak = nodeRsaKey(1024, 'weak');
+    const { kid: _weakKid, ...weakNoKid } = weak.jwk;
+    const { kid: _goodKid, ...goodNoKid } = rs.jwk;
+    const idp = await server([asPublished(weakNoKid), asPublished(goodNoKid)]);
+    const remote = tenantWithIdp({ issuer: ISSUER, jwksUri: idp.jwksUri, audience: AUDIENCE });
+    const token = await signToken(rs, claims({ sub: 'dave' }), { kid: null });
+    await expect(verifier.verify(remote, bearer(token))).resolves.toEqual({ subject: 'dave' });
+    await invalid(remote, bearer(weak.sign(claims({ exp: exp() }), null)));
   });
 });

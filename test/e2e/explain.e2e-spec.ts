@@ -50,6 +50,8 @@ interface Case {
   method: string;
   path: string;
   headers?: Record<string, string>;
+  /** Sent to the data plane only; explain is told its length in a Content-Length header. */
+  body?: string;
   /** What the data plane answers (the upstream's 200 when proxied). */
   status: number;
   code: string | null;
@@ -66,7 +68,11 @@ function explain(body: unknown): Promise<Reply> {
 
 function real(c: Case): Promise<Reply> {
   const key = keyOf(c);
-  return send(gw.url, c.method, `/api${c.path}`, { headers: { ...c.headers, ...(key !== undefined && { 'X-API-Key': key }) }, verbatim: true });
+  return send(gw.url, c.method, `/api${c.path}`, {
+    headers: { ...c.headers, ...(key !== undefined && { 'X-API-Key': key }) },
+    ...(c.body !== undefined && { body: c.body }),
+    verbatim: true,
+  });
 }
 
 beforeAll(async () => {
@@ -92,6 +98,7 @@ beforeAll(async () => {
   await createTenant('open', { allowedRoutes: [{ path: '/' }], rateLimit: roomy });
   await createTenant('off', { allowedRoutes: [{ path: '/' }], disabled: true });
   await createTenant('tight', { allowedRoutes: [{ path: '/' }], rateLimit: { windowSeconds: 3600, maxRequests: 2 } });
+  await createTenant('small', { allowedRoutes: [{ path: '/' }], rateLimit: roomy, maxBodyBytes: 16 });
   await createTenant('spare', { allowedRoutes: [{ path: '/' }], rateLimit: { windowSeconds: 3600, maxRequests: 1 } });
   // An identity provider that is down with nothing cached.
   await createTenant('idp-down', {
@@ -143,6 +150,7 @@ describe('explain agrees with the data plane', () => {
     ['invalid_jwt: unknown signing key', async () => ({ name: 'invalid_jwt: unknown signing key', key: 'acme', method: 'GET', path: '/v1/users/42', headers: { Authorization: `Bearer ${await token({}, stranger)}` }, status: 401, code: 'invalid_jwt' })],
     ['invalid_jwt: not a JWT', async () => ({ name: 'invalid_jwt: not a JWT', key: 'acme', method: 'GET', path: '/v1/users/42', headers: { Authorization: 'Bearer not.a.jwt' }, status: 401, code: 'invalid_jwt' })],
     ['jwks_unavailable', async () => ({ name: 'jwks_unavailable', key: 'idp-down', method: 'GET', path: '/x', headers: { Authorization: `Bearer ${await token()}` }, status: 503, code: 'jwks_unavailable' })],
+    ['payload_too_large: by Content-Length', async () => ({ name: 'payload_too_large: by Content-Length', key: 'small', method: 'POST', path: '/upload', headers: { 'Content-Length': '64' }, body: 'x'.repeat(64), status: 413, code: 'payload_too_large' })],
     ['rate_limited', async () => ({ name: 'rate_limited', key: 'tight', method: 'GET', path: '/x', status: 429, code: 'rate_limited' })],
   ];
 

@@ -268,6 +268,25 @@ const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
     expect(denied.headers['ratelimit-remaining']).toBeUndefined();
   });
 
+  it('open: a Redis that refuses the bucket write (maxmemory reached) admits, as when it is down', async () => {
+    redis = await startRedis({ ownServer: true });
+    gw = await startGateway({ REDIS_URL: redis.url, TENANT_CACHE_TTL_MS: '600000', RATE_LIMIT_FAILURE_MODE: 'open' });
+    await waitReady(gw);
+    const apiKey = await createTenant(gw, id('oom'), { maxRequests: 5, windowSeconds: HOUR, upstreamBaseUrl: upstream.url });
+    expect(limits(await api(gw, '/open', apiKey))).toEqual({ limit: 5, remaining: 4, reset: 720 });
+    // Every write now fails with an OOM reply; the connection stays up.
+    const raw = redis.client();
+    await raw.config('SET', 'maxmemory', '1');
+    const before = upstream.received.length;
+    const errorsBefore = await internalErrors(gw);
+    const reply = await api(gw, '/open', apiKey);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['ratelimit-limit']).toBe('5');
+    expect(reply.headers['ratelimit-remaining']).toBeUndefined();
+    expect(upstream.received.length - before).toBe(1);
+    expect((await internalErrors(gw)) - errorsBefore).toBe(1);
+  });
+
   it('closed: refuses with 503 state_unavailable and calls no upstream', async () => {
     const { gw, apiKey } = await outage('closed');
     const before = upstream.received.length;

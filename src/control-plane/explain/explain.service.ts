@@ -1,14 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import {
   badPath,
   GatewayError,
   invalidApiKey,
   missingApiKey,
+  payloadTooLarge,
   routeNotAllowed,
   tenantDisabled,
   tenantNotFound,
 } from '../../errors/gateway-error';
 import { JwtVerifier } from '../../identity/jwt-verifier';
+import { bodyLimitOf, declaresTooLarge } from '../../policy/body-limit';
 import { jwtRequirement } from '../../policy/jwt-rule';
 import { normalizePath } from '../../policy/path-normalizer';
 import { matchRoute } from '../../policy/route-matcher';
@@ -51,6 +54,7 @@ export class ExplainService {
     @Inject(TenantResolver) private readonly resolver: TenantResolver,
     @Inject(JwtVerifier) private readonly jwt: JwtVerifier,
     @Inject(RateLimiter) private readonly limiter: RateLimiter,
+    @Inject(GATEWAY_CONFIG) private readonly config: Pick<GatewayConfig, 'maxBodyBytes'>,
   ) {}
 
   async explain(input: ExplainRequest): Promise<Explanation> {
@@ -123,7 +127,10 @@ export class ExplainService {
     if (refused !== null) deny('rate_limit', refused, { ...levelFields, retryAfterSeconds: level.retryAfterSeconds });
     steps.push({ step: 'rate_limit', ok: true, ...levelFields });
 
-    // 6. Proxy: only a path that reaches the upstream unchanged is forwarded.
+    // 6. Proxy: a declared body over the limit is refused first, then only a path that reaches the
+    // upstream unchanged is forwarded (a body that grows past the limit while streaming cannot be known here).
+    const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
+    if (declaresTooLarge(input.headers['content-length'], limit)) deny('proxy', payloadTooLarge(limit));
     if (!forwardsUnchanged(forwardPath)) deny('proxy', badPath('The path contains a sequence that cannot be forwarded unchanged.'));
     steps.push({ step: 'proxy', ok: true, upstreamUrl: answer.upstreamUrl });
   }

@@ -9,6 +9,7 @@ import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
 import { contextOf, type RequestContext } from '../../observability/request-context';
 import type { Tenant } from '../../tenants/tenant.model';
+import { bodyLimitOf, declaresTooLarge } from '../../policy/body-limit';
 import { forwardsUnchanged, upstreamPrefix } from '../../policy/upstream-url';
 import { applyClientHeaderRules, applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
 import { UpstreamAgents } from './upstream-agents';
@@ -90,9 +91,9 @@ export class ProxyService implements OnApplicationShutdown {
   }
 
   forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext, tenant: Tenant, path: string): void {
-    const limit = tenant.maxBodyBytes ?? this.config.maxBodyBytes;
+    const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
     const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limit) throw payloadTooLarge(limit);
+    if (declaresTooLarge(declared, limit)) throw payloadTooLarge(limit);
 
     const target = this.targetOf(tenant);
     const forwardPath = target.prefix + path;

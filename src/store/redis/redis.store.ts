@@ -19,8 +19,11 @@ const bucketKey = (id: string): string => `gw:{${id}}:bucket`;
 /** Deletes a mapping only while it still names this tenant: a hash re-registered elsewhere is not ours to drop. */
 const DEL_IF_OWNED = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
-/** Server replies that mean "not answering right now" rather than "bad request". */
-const TRANSIENT_REPLY = /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|READONLY|BUSY|NOREPLICAS)\b/;
+/**
+ * Server replies that mean "not answering right now" rather than "bad request". OOM (maxmemory reached
+ * under noeviction) refuses every write, the bucket script's included: that is Redis unable to answer.
+ */
+const TRANSIENT_REPLY = /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|READONLY|BUSY|NOREPLICAS|OOM)\b/;
 
 /** Connection-level failures become StoreUnavailableError; a genuine reply error (e.g. WRONGTYPE) stays itself. */
 function toStoreError(err: unknown): Error {
