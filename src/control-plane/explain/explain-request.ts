@@ -48,14 +48,16 @@ export function parseExplainRequest(body: unknown): ExplainRequest {
     } else {
       for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
         if (typeof value !== 'string') errors.push({ path: `headers.${name}`, message: 'must be a string' });
-        else lowered[name.toLowerCase()] = value;
+        // As Node's parser does for a real request: surrounding whitespace is not part of the value.
+        else lowered[name.toLowerCase()] = value.trim();
       }
     }
   }
 
   if (errors.length > 0) throw invalidRequest(errors);
   return {
-    ...(apiKey !== undefined && { apiKey: apiKey as string }),
+    // The key arrives as a header on the data plane, so it is read as one: trimmed.
+    ...(apiKey !== undefined && { apiKey: (apiKey as string).trim() }),
     ...(tenantId !== undefined && { tenantId: tenantId as string }),
     method: (method as string).toUpperCase(),
     path: path as string,

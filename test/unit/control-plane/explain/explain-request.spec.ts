@@ -22,6 +22,13 @@ describe('parseExplainRequest', () => {
     });
   });
 
+  it('trims the key and header values as Node trims real header values', () => {
+    expect(parseExplainRequest({ apiKey: ' k\t', method: 'GET', path: '/', headers: { Authorization: '  Bearer t ' } })).toMatchObject({
+      apiKey: 'k',
+      headers: { authorization: 'Bearer t' },
+    });
+  });
+
   it('takes a tenant id instead of a key, headers optional', () => {
     expect(parseExplainRequest({ tenantId: 'acme', method: 'POST', path: '/' })).toEqual({
       tenantId: 'acme',
