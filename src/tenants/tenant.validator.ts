@@ -1,3 +1,4 @@
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { GatewayError, type ValidationIssue } from '../errors/gateway-error';
 import { normalizePath } from '../policy/path-normalizer';
 import type { AllowedRoute, IdpConfig, RateLimitPolicy, RouteAuth, Tenant } from './tenant.model';
@@ -45,6 +46,9 @@ const MAX_REQUESTS = 1_000_000_000;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 // eslint-disable-next-line no-control-regex -- as above, plus whitespace
 const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
+
+/** Smaller RSA keys are refused by the token library: a set holding one could never verify with it. */
+const MIN_RSA_BITS = 2048;
 
 /** JWK members per key type (RFC 7517/7518/8037); private members are listed apart to name them. */
 const JWK_COMMON_MEMBERS = ['kty', 'use', 'key_ops', 'alg', 'kid', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'ext'];
@@ -369,8 +373,38 @@ function checkJwk(value: unknown, path: string, errors: Issues): Record<string, 
   if (curves !== undefined && typeof crv === 'string' && !curves.includes(crv)) {
     issue(errors, `${path}.crv`, `must be one of ${curves.join(', ')}`);
   }
+  if (errors.length === before) checkJwkUsable(key, path, errors);
   if (errors.length > before) return undefined;
   return copyJwk(key);
+}
+
+/** Key type and curve each JWS algorithm needs (RFC 7518 §3, RFC 8037). */
+function algorithmFits(alg: string, kty: unknown, crv: unknown): boolean {
+  if (/^(RS|PS)\d+$/.test(alg)) return kty === 'RSA';
+  if (alg === 'ES256') return kty === 'EC' && crv === 'P-256';
+  if (alg === 'ES384') return kty === 'EC' && crv === 'P-384';
+  if (alg === 'ES512') return kty === 'EC' && crv === 'P-521';
+  if (alg === 'EdDSA') return kty === 'OKP';
+  return true;
+}
+
+/** A key that could never verify a token is a mistake to report now, not a 401 for every client later. */
+function checkJwkUsable(key: Obj, path: string, errors: Issues): void {
+  const alg = field(key, 'alg');
+  if (typeof alg === 'string' && !algorithmFits(alg, field(key, 'kty'), field(key, 'crv'))) {
+    issue(errors, `${path}.alg`, `${alg} cannot be used with this key type or curve`);
+  }
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
+  } catch (err) {
+    issue(errors, path, `is not a usable public key (${err instanceof Error ? err.message : String(err)})`);
+    return;
+  }
+  const bits = publicKey.asymmetricKeyDetails?.modulusLength;
+  if (field(key, 'kty') === 'RSA' && bits !== undefined && bits < MIN_RSA_BITS) {
+    issue(errors, path, `is a ${bits}-bit RSA key: at least ${MIN_RSA_BITS} bits are required`);
+  }
 }
 
 /** Types per RFC 7517 §4; a key meant for encryption could never verify a signature. */

@@ -38,7 +38,17 @@ function messageAt(input: unknown, path: string, opts = STRICT): string {
   return found.message;
 }
 
-const RSA_KEY = { kty: 'RSA', kid: 'r1', use: 'sig', alg: 'RS256', n: 'sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri', e: 'AQAB' };
+/** A real 2048-bit RSA public key: smaller ones are refused. */
+const RSA_KEY = {
+  kty: 'RSA',
+  kid: 'r1',
+  use: 'sig',
+  alg: 'RS256',
+  n: 'vQauDwzGqWkc_bmGt-qGJwwmV95aK4c5qLCtMSvd2JLU0bFy836mhvrmO58GUnOQd-fe3LjyKWZQgj4vMFd-G4nUC_B5l6vR4Pt6F7vECEGVOHtphQOG7zHvJBzo-YDsdVaY_WlLzdDw7zvb8RIHk35ALMk1tuadMEfj-nMqLNLXqY0tlI4PBhiHMud27Ry4PLbpLTktVHDgGscSoDd3PeRFrCO6HXyW1Ls7OgWy1yN3HJ8yazcEelUPD742CENhvfknsugxhTpW68GYeMMZqpOmjnbMsy1uc8tz-peWLxv0y5WD2vIWD27ZMxOexDmbjyu4mUdtWQka2ayTo4Q0XQ',
+  e: 'AQAB',
+};
+/** A 264-bit modulus: well-formed, far too small. */
+const SMALL_RSA_N = 'sXchDaQebHnPiGvyDOAT4saGEUetSyo9MKLOoWFsueri';
 const EC_KEY = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' };
 const OKP_KEY = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' };
 
@@ -401,6 +411,10 @@ describe('validateTenant', () => {
         ['an HMAC key alg', { keys: [{ ...RSA_KEY, alg: 'HS256' }] }, ['idp.jwks.keys[0].alg']],
         ['a non-string member', { keys: [{ ...RSA_KEY, kid: 7 }] }, ['idp.jwks.keys[0].kid']],
         ['a non-array x5c', { keys: [{ ...RSA_KEY, x5c: 'MIIB' }] }, ['idp.jwks.keys[0].x5c']],
+        ['an RSA key under 2048 bits', { keys: [{ ...RSA_KEY, n: SMALL_RSA_N }] }, ['idp.jwks.keys[0]']],
+        ['an EC point not on its curve', { keys: [{ ...EC_KEY, x: EC_KEY.y }] }, ['idp.jwks.keys[0]']],
+        ['an alg of another key type', { keys: [{ ...RSA_KEY, alg: 'ES256' }] }, ['idp.jwks.keys[0].alg']],
+        ['an alg of another curve', { keys: [{ ...EC_KEY, alg: 'ES384' }] }, ['idp.jwks.keys[0].alg']],
       ])('refuses %s', (_label, jwks, paths) => {
         expect(pathsOf(withIdp({ jwks }))).toEqual(paths);
       });
