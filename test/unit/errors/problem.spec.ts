@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import {
   GatewayError,
   invalidTenant,
@@ -8,29 +7,11 @@ import {
   stateUnavailable,
 } from '../../../src/errors/gateway-error';
 import { problemBody, sendProblem } from '../../../src/errors/problem';
-
-/** Records what sendProblem writes: the members of ServerResponse it uses, nothing more. */
-class RecordingResponse {
-  statusCode = 200;
-  readonly headers = new Map<string, number | string | readonly string[]>();
-  body: string | undefined;
-  ends = 0;
-
-  setHeader(name: string, value: number | string | readonly string[]): this {
-    this.headers.set(name.toLowerCase(), value);
-    return this;
-  }
-
-  end(chunk?: string): this {
-    this.body = chunk;
-    this.ends++;
-    return this;
-  }
-}
+import { RecordingResponse } from '../../support/recording-response';
 
 function send(error: GatewayError, requestId = 'req-1'): RecordingResponse {
   const res = new RecordingResponse();
-  sendProblem(res as unknown as ServerResponse, error, requestId);
+  sendProblem(res.asServerResponse(), error, requestId);
   return res;
 }
 

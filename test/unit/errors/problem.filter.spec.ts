@@ -1,0 +1,94 @@
+import type { ArgumentsHost } from '@nestjs/common';
+import { NotFoundException } from '@nestjs/common';
+import { loadConfig } from '../../../src/config/config.loader';
+import { GatewayError, routeNotAllowed } from '../../../src/errors/gateway-error';
+import { ProblemFilter } from '../../../src/errors/problem.filter';
+import { Metrics } from '../../../src/observability/metrics';
+import type { RequestContext } from '../../../src/observability/request-context';
+import { RateLimiter } from '../../../src/ratelimit/rate-limiter';
+import { MemoryStore } from '../../../src/store/memory/memory.store';
+import { StoreUnavailableError } from '../../../src/store/store.port';
+import type { Tenant } from '../../../src/tenants/tenant.model';
+import { capturedLogger } from '../../support/captured-logger';
+import { RecordingResponse } from '../../support/recording-response';
+
+/*
+ * The filter every error leaves through: each kind of failure becomes its problem JSON, only the
+ * unexpected ones count as internal errors, and a denial of a known tenant carries its bucket level.
+ */
+
+function setup() {
+  const { logger, lines } = capturedLogger();
+  const metrics = new Metrics();
+  const store = new MemoryStore();
+  const limiter = new RateLimiter(store, loadConfig({ ADMIN_TOKEN: 'a-long-enough-admin-token' }), metrics);
+  const filter = new ProblemFilter(logger, limiter, metrics);
+  const internal = async (type: string): Promise<number> =>
+    (await metrics.internalErrors.get()).values.find((v) => v.labels.type === type)?.value ?? 0;
+  return { filter, lines, internal, store };
+}
+
+function host(ctx: Partial<RequestContext>, res: RecordingResponse): ArgumentsHost {
+  // The filter writes errorCode into this very object, as into a request's context.
+  const req = { ctx: Object.assign(ctx, { requestId: 'req-f', startedAt: 0, traceId: undefined, plane: ctx.plane ?? 'data' }) };
+  const http = { getRequest: () => req, getResponse: () => res.asServerResponse(), getNext: () => undefined };
+  return { switchToHttp: () => http, getType: () => 'http' } as unknown as ArgumentsHost;
+}
+
+const tenant = { id: 'acme', upstreamBaseUrl: 'https://up.test', allowedRoutes: [{ path: '/' }], rateLimit: { windowSeconds: 60, maxRequests: 10 } } as Tenant;
+
+describe('ProblemFilter', () => {
+  it('answers an unexpected error 500 internal_error, logs it and counts it as unhandled', async () => {
+    const { filter, lines, internal } = setup();
+    const res = new RecordingResponse();
+    const ctx: Partial<RequestContext> = {};
+    await filter.catch(new TypeError('boom'), host(ctx, res));
+    expect(res.statusCode).toBe(500);
+    expect(JSON.parse(res.body!)).toMatchObject({ status: 500, code: 'internal_error', requestId: 'req-f' });
+    expect(await internal('unhandled')).toBe(1);
+    expect(lines).toEqual([expect.objectContaining({ category: 'system', requestId: 'req-f', msg: 'unhandled error' })]);
+  });
+
+  it.each([
+    ['a GatewayError', new GatewayError(409, 'tenant_exists', 'x'), 409, 'tenant_exists'],
+    ['a store that cannot answer', new StoreUnavailableError(), 503, 'state_unavailable'],
+    ["Nest's own 404", new NotFoundException(), 404, 'not_found'],
+  ])('answers %s with its own code and counts no internal error', async (_name, error, status, code) => {
+    const { filter, lines, internal } = setup();
+    const res = new RecordingResponse();
+    const ctx: Partial<RequestContext> = { plane: 'control' };
+    await filter.catch(error, host(ctx, res));
+    expect([res.statusCode, JSON.parse(res.body!).code, ctx.errorCode]).toEqual([status, code, code]);
+    expect(await internal('unhandled')).toBe(0);
+    expect(lines).toEqual([]);
+  });
+
+  it('cuts the connection when the response has already started', async () => {
+    const { filter } = setup();
+    const res = new RecordingResponse();
+    res.headersSent = true;
+    await filter.catch(new Error('mid-body'), host({}, res));
+    expect([res.destroyed, res.ends]).toEqual([true, 0]);
+  });
+
+  it('gives a denial of a known tenant its bucket level, without taking a token', async () => {
+    const { filter, store } = setup();
+    const res = new RecordingResponse();
+    await filter.catch(routeNotAllowed('GET', '/x'), host({ tenant }, res));
+    expect(res.statusCode).toBe(403);
+    expect(Object.fromEntries(['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'].map((h) => [h, res.headers.get(h)]))).toEqual({
+      'ratelimit-limit': '10',
+      'ratelimit-remaining': '10',
+      'ratelimit-reset': '0',
+    });
+    expect((await store.takeToken('acme', 10, 60, 0)).remaining).toBe(10);
+  });
+
+  it('leaves the level alone once the bucket has decided (the rate-limit step set it)', async () => {
+    const { filter } = setup();
+    const res = new RecordingResponse();
+    const decided = { allowed: true, limit: 10, remaining: 3, resetSeconds: 42, retryAfterSeconds: 0, storeFailed: false };
+    await filter.catch(new GatewayError(502, 'upstream_unavailable', 'x'), host({ tenant, rateLimit: decided }, res));
+    expect([res.statusCode, res.headers.has('ratelimit-remaining')]).toEqual([502, false]);
+  });
+});
