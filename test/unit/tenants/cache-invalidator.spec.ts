@@ -1,4 +1,5 @@
 import { capturedLogger } from '../../support/captured-logger';
+import { waitFor } from '../../support/redis-server';
 import { MemoryStore } from '../../../src/store/memory/memory.store';
 import { StoreUnavailableError, type Invalidation } from '../../../src/store/store.port';
 import { CacheInvalidator } from '../../../src/tenants/cache-invalidator';
@@ -8,13 +9,15 @@ import { TenantRepository } from '../../../src/tenants/tenant.repository';
 /** The embedded store whose publishing can be made to fail, as Redis does when it cannot answer. */
 class Store extends MemoryStore {
   failPublish = false;
+  attempts = 0;
   override async publishInvalidation(msg: Invalidation): Promise<void> {
+    this.attempts++;
     if (this.failPublish) throw new StoreUnavailableError('redis unavailable: connection closed');
     return super.publishInvalidation(msg);
   }
 }
 
-function setup() {
+function setup(tenantCacheTtlMs = 60_000) {
   const { logger, lines } = capturedLogger();
   const store = new Store();
   const resolver = new TenantResolver(store, new TenantRepository(store, logger, { jwksAllowHttp: false }), logger, { ttlMs: 60_000 });
@@ -24,7 +27,7 @@ function setup() {
     seen.push(msg);
     original(msg);
   };
-  return { store, resolver, seen, lines, invalidator: new CacheInvalidator(store, resolver, logger) };
+  return { store, resolver, seen, lines, invalidator: new CacheInvalidator(store, resolver, logger, { tenantCacheTtlMs }) };
 }
 
 describe('CacheInvalidator', () => {
@@ -49,5 +52,41 @@ describe('CacheInvalidator', () => {
     expect((await resolver.resolveTenant('acme'))?.tenant.name).toBe('After');
     expect(lines).toEqual([expect.objectContaining({ level: 'warn', category: 'system', tenantId: 'acme' })]);
     expect(String(lines[0].error)).toContain('redis unavailable');
+    invalidator.onApplicationShutdown();
+  });
+
+  it('publishes a change that failed to go out once the store answers again', async () => {
+    const { store, seen, invalidator } = setup();
+    store.failPublish = true;
+    await invalidator.changed({ tenantId: 'acme' });
+    expect(seen).toEqual([{ tenantId: 'acme' }]);
+    store.failPublish = false;
+    await waitFor(async () => seen.length === 2, 3000, 'the retried message', 20);
+    // The other replicas (here: this store's listeners) got exactly the change.
+    expect(seen).toEqual([{ tenantId: 'acme' }, { tenantId: 'acme' }]);
+    invalidator.onApplicationShutdown();
+  });
+
+  it('widens several failed changes to one message for everything', async () => {
+    const { store, seen, invalidator } = setup();
+    store.failPublish = true;
+    await invalidator.changed({ tenantId: 'acme' });
+    await invalidator.changed({ tenantId: 'globex' });
+    store.failPublish = false;
+    await waitFor(async () => seen.length === 3, 3000, 'the retried message', 20);
+    expect(seen.at(-1)).toEqual({ all: true });
+    invalidator.onApplicationShutdown();
+  });
+
+  it('stops retrying once TENANT_CACHE_TTL_MS has passed: the other replicas have reloaded by then', async () => {
+    const { store, invalidator } = setup(400);
+    store.failPublish = true;
+    await invalidator.changed({ tenantId: 'acme' });
+    await new Promise((r) => setTimeout(r, 1200));
+    const settled = store.attempts;
+    expect(settled).toBeGreaterThan(1);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(store.attempts).toBe(settled);
+    invalidator.onApplicationShutdown();
   });
 });
