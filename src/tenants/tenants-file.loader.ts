@@ -6,11 +6,15 @@ import { ConfigError } from '../config/config.loader';
 import { LOGGER, type Logger } from '../observability/logger';
 import { STATE_STORE, StoreUnavailableError, type StateStore } from '../store/store.port';
 import { hashApiKey } from './api-key';
+import { CacheInvalidator } from './cache-invalidator';
 import { TenantRepository } from './tenant.repository';
 import { parseTenantsFile } from './tenants-file';
 
 /** A stable id per key, so loading the same file again rewrites rather than duplicates; it reveals nothing of the hash. */
 const fileKeyId = (hash: string) => `file_${createHash('sha256').update(`key-id:${hash}`).digest('hex').slice(0, 16)}`;
+
+/** Past this many tenants, one message for everything beats one per tenant. */
+const MAX_TENANT_MESSAGES = 100;
 
 type Entries = Extract<ReturnType<typeof parseTenantsFile>, { ok: true }>['entries'];
 
@@ -25,6 +29,7 @@ export class TenantsFileLoader implements OnApplicationBootstrap {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(STATE_STORE) private readonly store: StateStore,
     @Inject(TenantRepository) private readonly repository: TenantRepository,
+    @Inject(CacheInvalidator) private readonly invalidator: CacheInvalidator,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -75,5 +80,8 @@ export class TenantsFileLoader implements OnApplicationBootstrap {
       }
     }
     this.logger.info({ category: 'system', tenants: entries.length, keys }, 'TENANTS_FILE loaded');
+    // Replicas already running may hold these tenants in cache: tell them, as an admin change would.
+    if (entries.length > MAX_TENANT_MESSAGES) await this.invalidator.changed({ all: true });
+    else for (const { tenant } of entries) await this.invalidator.changed({ tenantId: tenant.id });
   }
 }

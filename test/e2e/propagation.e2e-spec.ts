@@ -1,5 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { Metrics } from '../../src/observability/metrics';
 import { startGateway, type TestGateway } from '../support/gateway';
@@ -175,6 +178,35 @@ describe('changes through one replica reach the other within 1 s', () => {
       const late = await msUntil(expiresAtMs, () => api(gw, '/x', apiKey), (r) => r.status === 401);
       expect({ lateMs: late, bounded: late < PROPAGATION_MS }).toEqual({ lateMs: late, bounded: true });
       expectProblem(await api(gw, '/x', apiKey), 401, 'invalid_api_key');
+    }
+  });
+});
+
+describe('TENANTS_FILE loaded by a replica that starts', () => {
+  it('reaches the replicas already running once loaded, as an admin change would', async () => {
+    const tenantId = id('file');
+    const apiKey = `sgw_${randomBytes(24).toString('base64url')}`;
+    seenKeys.push(apiKey);
+    const write = (routes: string[]) =>
+      writeFileSync(file, JSON.stringify({ tenants: [{ ...tenantBody(tenantId, routes), apiKeys: [apiKey] }] }));
+    const dir = mkdtempSync(join(tmpdir(), 'gw-file-'));
+    const file = join(dir, 'tenants.json');
+    write(['/old']);
+    const first = await startGateway({ REDIS_URL: redis.url, ...LONG_TTL, TENANTS_FILE: file });
+    let second: TestGateway | undefined;
+    try {
+      await expectStatus(b, '/old/1', apiKey, 200); // B caches the tenant for 60 s
+      write(['/new']);
+      const started = Date.now();
+      second = await startGateway({ REDIS_URL: redis.url, ...LONG_TTL, TENANTS_FILE: file });
+      const elapsed = await msUntil(started, () => api(b, '/old/1', apiKey), (r) => r.status === 403);
+      // Measured from the start of the replica that loads the file, its own start-up included.
+      expect({ elapsed, withinStartAndPropagation: elapsed < 5000 }).toEqual({ elapsed, withinStartAndPropagation: true });
+      await expectStatus(b, '/new/1', apiKey, 200);
+    } finally {
+      await second?.close();
+      await first.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
