@@ -6,7 +6,7 @@ import { INVALIDATION_CHANNEL } from '../../src/store/redis/invalidation-bus';
 import { createRedisStore, type RedisStore } from '../../src/store/redis/redis.store';
 import { StoreUnavailableError, type Invalidation, type StateStore } from '../../src/store/store.port';
 import { singleRedisConfig } from '../support/fixtures';
-import { startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster';
+import { clusterOk, startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster';
 import { freePort, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 
 /**
@@ -172,5 +172,112 @@ describe('invalidation bus: redis', () => {
     } finally {
       await Promise.all(stores.map((s) => s.close()));
     }
+  });
+});
+
+/** How many bus subscriber connections each node's client list shows; dead nodes are not asked. */
+async function subscribersPerNode(nodes: { host: string; port: number }[]): Promise<Map<number, number>> {
+  const counts = new Map<number, number>();
+  for (const node of nodes) {
+    const raw = new Redis(node.port, node.host, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+    try {
+      const list = String(await raw.client('LIST')).split('\n');
+      counts.set(node.port, list.filter((line) => / name=gw-invalidation /.test(line) && / sub=1 /.test(line)).length);
+    } finally {
+      raw.disconnect();
+    }
+  }
+  return counts;
+}
+
+/** A store on the cluster that records its log events and what its listener hears. */
+interface Watched {
+  store: RedisStore;
+  /** The bus's own log events (`invalidation_*`). */
+  events: string[];
+  heard: Invalidation[];
+}
+
+async function watchedStore(cluster: RedisClusterHandle): Promise<Watched> {
+  const events: string[] = [];
+  const cfg = { mode: 'cluster' as const, nodes: cluster.nodes, password: null, tls: TLS_OFF };
+  const store = await readyStore(createRedisStore(cfg, (event) => event.startsWith('invalidation_') && events.push(event)));
+  const heard = listen(store);
+  await subscribed(heard);
+  return { store, events, heard };
+}
+
+(canBuildCluster ? describe : describe.skip)('invalidation bus: redis cluster, the subscriber\'s node dies', () => {
+  // Each test builds a cluster of its own and kills one of its nodes: nothing shared with other tests.
+  let cluster: RedisClusterHandle | undefined;
+  const stores: RedisStore[] = [];
+
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+    await cluster?.stop();
+    cluster = undefined;
+  });
+
+  it('moves to a surviving node, resyncs ("all"), then hears what is published there with the cluster down', async () => {
+    // A short node timeout: the survivors soon mark the dead node failed and the cluster reports itself down.
+    cluster = await startRedisCluster(3, 1000);
+    const { store, events, heard } = await watchedStore(cluster);
+    stores.push(store);
+    const before = await subscribersPerNode(cluster.nodes);
+    const dead = [...before].find(([, count]) => count === 1)?.[0];
+    if (dead === undefined) throw new Error(`no node holds the subscriber: ${JSON.stringify([...before])}`);
+    const resynced = resyncs(heard);
+
+    await cluster.killNode(dead);
+    await waitFor(() => resyncs(heard) > resynced, 10_000, `resync after the node died (events: ${events.join(', ')})`);
+    const survivors = cluster.nodes.filter((n) => n.port !== dead);
+    const after = await subscribersPerNode(survivors);
+    expect([...after.values()].sort()).toEqual([0, 1]);
+
+    // PUBLISH is not bound to a slot: a surviving node takes it even while the cluster is down.
+    await waitFor(async () => !(await clusterOk(survivors[0].port)), 10_000, 'the cluster reports itself down', 200);
+    const raw = new Redis(survivors[0].port, survivors[0].host, { maxRetriesPerRequest: 1 });
+    try {
+      const tenantId = `after-${uid()}`;
+      await raw.publish(INVALIDATION_CHANNEL, JSON.stringify({ tenantId }));
+      await waitFor(() => hasTenant(heard, tenantId), 1000, 'message published after the failover');
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  it('closed in the middle of the failover, a store leaves no connection behind and hears nothing more', async () => {
+    cluster = await startRedisCluster(3);
+    // Four subscribers on three nodes: at least two share one, and are closed at different points of their failover.
+    const watched = await Promise.all([0, 1, 2, 3].map(() => watchedStore(cluster!)));
+    stores.push(...watched.map((w) => w.store));
+    const before = await subscribersPerNode(cluster.nodes);
+    const [dead, onDead] = [...before].reduce((a, b) => (b[1] > a[1] ? b : a));
+    expect(onDead).toBeGreaterThanOrEqual(2);
+
+    await cluster.killNode(dead);
+    const lost = () => watched.filter((w) => w.events.includes('invalidation_subscription_lost'));
+    await waitFor(() => lost().length === onDead, 5000, 'every subscriber of the dead node noticed');
+    const closing = lost().map(async (w, i) => {
+      // The first at once (its connection still retrying the dead node), the next while the bus waits to try
+      // another node (after ~300 ms of retries, before ~800 ms), any third once it has moved on.
+      if (i > 0) await new Promise((r) => setTimeout(r, 550 * i));
+      const heardAtClose = w.heard.length;
+      const eventsAtClose = w.events.length;
+      await w.store.close();
+      return { w, heardAtClose, eventsAtClose };
+    });
+    const closed = await Promise.all(closing);
+    // Longer than a whole failover takes (three retries, then the next node).
+    await new Promise((r) => setTimeout(r, 2000));
+
+    for (const { w, heardAtClose, eventsAtClose } of closed) {
+      expect(w.heard.length).toBe(heardAtClose);
+      expect(w.events.slice(eventsAtClose)).toEqual([]);
+    }
+    // Only the stores still open hold a subscription, one each.
+    const survivors = cluster.nodes.filter((n) => n.port !== dead);
+    const after = await subscribersPerNode(survivors);
+    expect([...after.values()].reduce((a, b) => a + b, 0)).toBe(watched.length - onDead);
   });
 });

@@ -11,6 +11,8 @@ const run = promisify(execFile);
 /** A throw-away Redis Cluster of masters only, on free ports of 127.0.0.1. */
 export interface RedisClusterHandle {
   nodes: { host: string; port: number }[];
+  /** Kills one node's redis-server (as if it crashed; nothing restarts it); stop() still cleans up. */
+  killNode(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,7 +33,11 @@ function isBusy(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle> {
+/**
+ * `nodeTimeoutMs` is the cluster-node-timeout: how long until a dead node is marked failed and, with
+ * masters only, the cluster reports itself down (Redis' default is 15 s).
+ */
+export async function startRedisCluster(masters = 3, nodeTimeoutMs?: number): Promise<RedisClusterHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'gw-cluster-'));
   const servers: SpawnedServer[] = [];
   const stop = async (): Promise<void> => {
@@ -46,6 +52,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
       taken.add(port).add(port + 10000);
       ports.push(port);
       const clusterArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--dir', dir];
+      if (nodeTimeoutMs !== undefined) clusterArgs.push('--cluster-node-timeout', String(nodeTimeoutMs));
       servers.push(await spawnRedisServer(port, clusterArgs));
     }
     const addresses = ports.map((p) => `127.0.0.1:${p}`);
@@ -58,14 +65,20 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
       'cluster_state:ok on every node',
       200,
     );
-    return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), stop };
+    const killNode = async (port: number): Promise<void> => {
+      const index = ports.indexOf(port);
+      if (index < 0) throw new Error(`no node of this cluster on port ${port}`);
+      await servers[index].kill();
+    };
+    return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), killNode, stop };
   } catch (err) {
     await stop();
     throw err;
   }
 }
 
-async function clusterOk(port: number): Promise<boolean> {
+/** True when the node answers CLUSTER INFO with cluster_state:ok. */
+export async function clusterOk(port: number): Promise<boolean> {
   const { stdout } = await run('redis-cli', ['-p', String(port), 'cluster', 'info']);
   return stdout.includes('cluster_state:ok');
 }
