@@ -523,14 +523,14 @@ describe('§5 / §5.4 the pipeline and the errors the gateway produces', () => {
   });
 
   it.each([
-    ['resets every connection at once', (socket: net.Socket) => socket.resetAndDestroy()],
-    ['closes the connection after reading the request, without answering', (socket: net.Socket) => socket.once('data', () => socket.destroy())],
-  ])('502 upstream_unavailable when the upstream %s', async (_name, onConnection) => {
+    ['resets every connection at once', 'reset', (socket: net.Socket) => socket.resetAndDestroy()],
+    ['closes the connection after reading the request, without answering', 'mute', (socket: net.Socket) => socket.once('data', () => socket.destroy())],
+  ])('502 upstream_unavailable when the upstream %s', async (_name, kind, onConnection) => {
     const broken = net.createServer(onConnection);
     await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = broken.address() as AddressInfo;
-      const id = tenantId(`broken-${port}`);
+      const id = tenantId(`broken-${kind}-${port}`);
       const apiKey = await createTenant(gw, { id, upstreamBaseUrl: `http://127.0.0.1:${port}`, allowedRoutes: [{ path: '/' }] });
       const started = Date.now();
       expectProblem(await call(gw, { path: '/api/x', headers: { 'X-API-Key': apiKey } }), 502, 'upstream_unavailable');
