@@ -92,13 +92,15 @@ export class ProxyService implements OnApplicationShutdown {
     });
   }
 
-  forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext, tenant: Tenant, path: string): void {
+  /** `ctx` has passed the pipeline: its tenant and normalized path are set. */
+  forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext): void {
+    const tenant = ctx.tenant!;
     const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
     const declared = req.headers['content-length'];
     if (declaresTooLarge(declared, limit)) throw payloadTooLarge(limit);
 
     const target = this.targetOf(tenant);
-    const forwardPath = target.prefix + path;
+    const forwardPath = target.prefix + ctx.path!;
     if (!forwardsUnchanged(forwardPath)) {
       throw badPath('The path contains a sequence that cannot be forwarded unchanged.');
     }
