@@ -20,6 +20,20 @@ const DENIAL_CATEGORY: Record<string, 'auth' | 'policy'> = {
   payload_too_large: 'policy',
 };
 
+/** The one `request` log line of a request (SPEC §8). */
+interface RequestLine {
+  category: 'request';
+  requestId: string;
+  tenantId: string;
+  method: string | undefined;
+  path: string;
+  status: number;
+  durationMs: number;
+  ip: string | undefined;
+  traceId?: string;
+  code?: string;
+}
+
 function planeOf(url: string): RequestContext['plane'] {
   if (url.startsWith('/api') && (url.length === 4 || url[4] === '/' || url[4] === '?')) return 'data';
   if (url.startsWith('/admin') || url.startsWith('/metrics')) return 'control';
@@ -64,21 +78,20 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
           'request denied',
         );
       }
-      logger.info(
-        {
-          category: 'request',
-          requestId: ctx.requestId,
-          tenantId,
-          method: req.method,
-          path,
-          status,
-          durationMs: Math.round(durationMs * 100) / 100,
-          ip: (req as IncomingMessage & { ip?: string }).ip ?? req.socket.remoteAddress,
-          ...(ctx.traceId !== undefined && { traceId: ctx.traceId }),
-          ...(code !== undefined && { code }),
-        },
-        'request',
-      );
+      const line: RequestLine = {
+        category: 'request',
+        requestId: ctx.requestId,
+        tenantId,
+        method: req.method,
+        path,
+        status,
+        durationMs: Math.round(durationMs * 100) / 100,
+        ip: (req as IncomingMessage & { ip?: string }).ip ?? req.socket.remoteAddress,
+      };
+      // Assigned, not spread: one object per request line, and absent fields stay absent.
+      if (ctx.traceId !== undefined) line.traceId = ctx.traceId;
+      if (code !== undefined) line.code = code;
+      logger.info(line, 'request');
     });
     next();
   };

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import type { CompiledRoutes } from '../policy/route-matcher';
 import type { RateLimitDecision } from '../ratelimit/rate-limiter';
 import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
-import type { ServedTenant } from '../tenants/tenant.repository';
 
 /** What the gateway learns about one request as it goes; read by logs, metrics and the proxy. */
 export interface RequestContext {
@@ -15,8 +15,8 @@ export interface RequestContext {
   /** Raw query string including its leading `?`, or ''. */
   query?: string;
   tenant?: Tenant;
-  /** The resolved tenant with its compiled routes. */
-  served?: ServedTenant;
+  /** The tenant's allowlist, compiled when it was loaded; set with `tenant`. */
+  routes?: CompiledRoutes;
   route?: AllowedRoute;
   authSubject?: string;
   /** The rate-limit step's decision (its RateLimit-* headers are on the response already). */

@@ -88,7 +88,11 @@ const ESCAPED_DELIMITER = /%(?:2[146-9A-C]|3[ABD]|40)/g;
  * forwarded upstream is left as it is. `/`, `?`, `#` and `%` are never decoded.
  */
 function decodeDelimiters(path: string): string {
-  return path.replace(ESCAPED_DELIMITER, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
+  return path.replace(ESCAPED_DELIMITER, decodeEscape);
+}
+
+function decodeEscape(escape: string): string {
+  return String.fromCharCode(parseInt(escape.slice(1), 16));
 }
 
 function isCompiled(routes: CompiledRoutes | readonly AllowedRoute[]): routes is CompiledRoutes {

@@ -1,18 +1,25 @@
-import type { ServerResponse } from 'node:http';
 import type { RateLimitDecision } from './rate-limiter';
 
-/**
- * SPEC §5.2 response headers of a decision. Remaining and Reset are left out when the store could
- * not answer: the gateway does not know them, and a guess would mislead a client's back-off.
- */
-export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
-  const headers: Record<string, string> = { 'RateLimit-Limit': String(decision.limit) };
-  if (decision.remaining !== null) headers['RateLimit-Remaining'] = String(decision.remaining);
-  if (decision.resetSeconds !== null) headers['RateLimit-Reset'] = String(decision.resetSeconds);
-  return headers;
+/** A ServerResponse, or anything else headers can be set on. */
+interface HeaderSink {
+  setHeader(name: string, value: string): unknown;
 }
 
-/** Sets them on the response; they stay through a proxied response (the upstream's same-named ones are dropped). */
-export function applyRateLimitHeaders(res: ServerResponse, decision: RateLimitDecision): void {
-  for (const [name, value] of Object.entries(rateLimitHeaders(decision))) res.setHeader(name, value);
+/**
+ * Sets the SPEC §5.2 response headers of a decision. Remaining and Reset are left out when the store
+ * could not answer: the gateway does not know them, and a guess would mislead a client's back-off.
+ * They stay through a proxied response (the upstream's same-named ones are dropped).
+ */
+export function applyRateLimitHeaders(res: HeaderSink, decision: RateLimitDecision): void {
+  // Set one by one: this runs on every data-plane request, so no intermediate object or entries array.
+  res.setHeader('RateLimit-Limit', String(decision.limit));
+  if (decision.remaining !== null) res.setHeader('RateLimit-Remaining', String(decision.remaining));
+  if (decision.resetSeconds !== null) res.setHeader('RateLimit-Reset', String(decision.resetSeconds));
+}
+
+/** The same headers as a plain record. */
+export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  const headers: Record<string, string> = {};
+  applyRateLimitHeaders({ setHeader: (name: string, value: string) => (headers[name] = value) }, decision);
+  return headers;
 }

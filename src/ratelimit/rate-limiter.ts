@@ -82,7 +82,15 @@ export class RateLimiter {
     const { maxRequests, windowSeconds } = policyOf(tenant);
     try {
       const state = await within(this.store.takeToken(tenant.id, maxRequests, windowSeconds, cost), BUCKET_BUDGET_MS);
-      return { ...state, limit: maxRequests, storeFailed: false };
+      // Field by field, not spread: the same shape as unknownLevel's, and nothing else the store returns.
+      return {
+        allowed: state.allowed,
+        limit: maxRequests,
+        remaining: state.remaining,
+        resetSeconds: state.resetSeconds,
+        retryAfterSeconds: state.retryAfterSeconds,
+        storeFailed: false,
+      };
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       if (cost === 1) this.metrics.internalErrors.inc({ type: 'rate_limit_store' });

@@ -12,11 +12,6 @@ export interface ResolverOptions {
   maxUnknownKeys?: number;
 }
 
-/** A key mapping as cached: the tenant it names and when the key itself stops working. */
-interface KeyMapping {
-  tenantId: string;
-}
-
 /**
  * API key -> tenant, with bounded in-process caches so a cached tenant costs no store round trip:
  * key hash -> tenant id (never kept past the key's expiry), tenant id -> validated tenant, and a
@@ -24,7 +19,8 @@ interface KeyMapping {
  * While the store is down, stale entries are served (SPEC §10); with nothing cached it is a 503.
  */
 export class TenantResolver {
-  private readonly keys: LruCache<string, KeyMapping>;
+  /** Key hash -> tenant id; the key's own expiry is the entry's hardExpiry. */
+  private readonly keys: LruCache<string, string>;
   private readonly unknownKeys: LruCache<string, true>;
   private readonly tenants: LruCache<string, LoadedTenant | null>;
   /**
@@ -48,9 +44,9 @@ export class TenantResolver {
   async resolveApiKey(apiKey: string): Promise<ServedTenant | null> {
     const hash = hashApiKey(apiKey);
     const now = Date.now();
-    const mapping = await this.lookupKey(hash, now);
-    if (mapping === null) return null;
-    return this.resolveTenant(mapping.tenantId, now);
+    const tenantId = await this.lookupKey(hash, now);
+    if (tenantId === null) return null;
+    return this.resolveTenant(tenantId, now);
   }
 
   /** The tenant with this id (cached), or null. Throws GatewayError 500/503. */
@@ -86,11 +82,12 @@ export class TenantResolver {
     if ('all' in msg) return this.invalidateAll();
     this.epoch++;
     this.tenants.delete(msg.tenantId);
-    this.keys.deleteWhere((mapping) => mapping.tenantId === msg.tenantId);
+    this.keys.deleteWhere((tenantId) => tenantId === msg.tenantId);
     this.unknownKeys.clear();
   }
 
-  private async lookupKey(hash: string, now: number): Promise<KeyMapping | null> {
+  /** The tenant id an API key hash maps to, or null for an unknown key. */
+  private async lookupKey(hash: string, now: number): Promise<string | null> {
     const cached = this.keys.get(hash, now);
     if (cached !== undefined && cached.freshUntil > now) return cached.value;
     const unknown = this.unknownKeys.get(hash, now);
@@ -106,12 +103,11 @@ export class TenantResolver {
         }
         return null;
       }
-      const mapping = { tenantId: found.tenantId };
       if (current) {
-        this.keys.set(hash, mapping, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
+        this.keys.set(hash, found.tenantId, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
         this.unknownKeys.delete(hash);
       }
-      return mapping;
+      return found.tenantId;
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
         if (cached !== undefined) return cached.value;

@@ -13,7 +13,6 @@ export class GatewayController {
   // Every /api/* request arrives here as /api (see request-context.middleware); its real path is in ctx.
   @All('api')
   forward(@Req() req: IncomingMessage, @Res() res: ServerResponse): void {
-    const ctx = contextOf(req);
-    this.proxy.forward(req, res, ctx, ctx.tenant!, ctx.path!);
+    this.proxy.forward(req, res, contextOf(req));
   }
 }

@@ -27,6 +27,8 @@ interface UpstreamTarget {
   /** This tenant's `gateway_upstream_latency_ms{upstream=origin}` and `gateway_upstream_errors_total` children. */
   latency: Histogram.Internal<'tenantId' | 'upstream'>;
   errors: Counter.Internal;
+  /** http-proxy's options for this target, built once: http-proxy copies them per request, never mutates them. */
+  options: httpProxy.ServerOptions;
 }
 
 /** One proxied request's state, found from http-proxy's process-wide events. */
@@ -90,13 +92,15 @@ export class ProxyService implements OnApplicationShutdown {
     });
   }
 
-  forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext, tenant: Tenant, path: string): void {
+  /** `ctx` has passed the pipeline: its tenant and normalized path are set. */
+  forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext): void {
+    const tenant = ctx.tenant!;
     const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
     const declared = req.headers['content-length'];
     if (declaresTooLarge(declared, limit)) throw payloadTooLarge(limit);
 
     const target = this.targetOf(tenant);
-    const forwardPath = target.prefix + path;
+    const forwardPath = target.prefix + ctx.path!;
     if (!forwardsUnchanged(forwardPath)) {
       throw badPath('The path contains a sequence that cannot be forwarded unchanged.');
     }
@@ -116,25 +120,11 @@ export class ProxyService implements OnApplicationShutdown {
 
     const exchange: Exchange = { target, sentAt: performance.now(), timedOut: false, failed: false, errorCounted: false, clientGone: false };
     this.exchanges.set(req, exchange);
-    this.proxy.web(
-      req,
-      res,
-      {
-        target: target as unknown as httpProxy.ProxyTargetUrl,
-        agent: this.agents.for(target.origin, target.secure),
-        // Not changeOrigin: http-proxy would send an IPv6 host without brackets or port ("::1").
-        changeOrigin: false,
-        headers: target.headers,
-        toProxy: true,
-        xfwd: false,
-        proxyTimeout: this.config.upstreamTimeoutMs,
-      },
-      (err) => {
-        // A transport error (refused, reset, timed out): the upstream failed, whether or not a response had started.
-        if (!exchange.failed) this.countError(exchange);
-        this.fail(res, ctx, exchange, exchange.timedOut ? upstreamTimeout() : upstreamUnavailable(), err);
-      },
-    );
+    this.proxy.web(req, res, target.options, (err) => {
+      // A transport error (refused, reset, timed out): the upstream failed, whether or not a response had started.
+      if (!exchange.failed) this.countError(exchange);
+      this.fail(res, ctx, exchange, exchange.timedOut ? upstreamTimeout() : upstreamUnavailable(), err);
+    });
     // The upstream's copy of the headers is made; the client's Connection header still governs our side.
     if (clientConnection !== undefined) req.headers.connection = clientConnection;
 
@@ -193,17 +183,30 @@ export class ProxyService implements OnApplicationShutdown {
     if (target === undefined) {
       const url = new URL(tenant.upstreamBaseUrl);
       const secure = url.protocol === 'https:';
-      target = {
+      const headers = { host: url.host };
+      const built: Omit<UpstreamTarget, 'options'> = {
         protocol: url.protocol,
         host: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port ? Number(url.port) : secure ? 443 : 80,
-        headers: { host: url.host },
+        headers,
         prefix: upstreamPrefix(url),
         origin: url.origin,
         secure,
         latency: this.metrics.upstreamLatency.labels(tenant.id, url.origin),
         errors: this.metrics.upstreamErrors.labels(tenant.id),
       };
+      const options: httpProxy.ServerOptions = {
+        // http-proxy reads protocol/host/port of the target; the other fields ride along unread.
+        target: built,
+        agent: this.agents.for(url.origin, secure),
+        // Not changeOrigin: http-proxy would send an IPv6 host without brackets or port ("::1").
+        changeOrigin: false,
+        headers,
+        toProxy: true,
+        xfwd: false,
+        proxyTimeout: this.config.upstreamTimeoutMs,
+      };
+      target = Object.assign(built, { options });
       this.targets.set(tenant, target);
     }
     return target;

@@ -15,8 +15,8 @@ export class ApiKeyGuard implements CanActivate {
     if (typeof apiKey !== 'string' || apiKey === '') throw missingApiKey();
     const resolved = await this.resolver.resolveApiKey(apiKey);
     if (resolved === null) throw invalidApiKey();
-    ctx.served = resolved;
     ctx.tenant = resolved.tenant;
+    ctx.routes = resolved.routes;
     if (resolved.tenant.disabled === true) throw tenantDisabled();
     return true;
   }

@@ -11,7 +11,7 @@ export class RouteGuard implements CanActivate {
     const ctx = contextOf(req);
     const path = ctx.path!;
     const method = req.method ?? 'GET';
-    const match = matchRoute(ctx.served!.routes, path, method);
+    const match = matchRoute(ctx.routes!, path, method);
     if (match.route === null || !match.methodAllowed) throw routeNotAllowed(method, path);
     ctx.route = match.route;
     return true;

@@ -49,9 +49,7 @@ describe('ApiKeyGuard', () => {
     await expect(guard.canActivate(fakeHttpContext(req))).resolves.toBe(true);
 
     expect(req.ctx.tenant).toMatchObject({ id: 'acme', name: 'ACME Corp' });
-    expect(req.ctx.served?.kind).toBe('ok');
-    expect(req.ctx.served?.tenant).toBe(req.ctx.tenant);
-    expect(req.ctx.served?.routes.entries).toHaveLength(1);
+    expect(req.ctx.routes?.entries).toHaveLength(1);
   });
 
   it.each([
@@ -72,7 +70,7 @@ describe('ApiKeyGuard', () => {
     expect(err.status).toBe(401);
     expect(err.code).toBe('invalid_api_key');
     expect(req.ctx.tenant).toBeUndefined();
-    expect(req.ctx.served).toBeUndefined();
+    expect(req.ctx.routes).toBeUndefined();
   });
 
   it('answers 403 tenant_disabled for a disabled tenant, with the tenant known to logs and metrics', async () => {

@@ -25,7 +25,7 @@ const guard = new RouteGuard();
 
 /** A request that has passed the path and API-key steps. */
 function request(method: string, path: string, tenant = ACME) {
-  return fakeRequest({ method, originalUrl: `/api${path}`, ctx: { path, served: tenant, tenant: tenant.tenant } });
+  return fakeRequest({ method, originalUrl: `/api${path}`, ctx: { path, tenant: tenant.tenant, routes: tenant.routes } });
 }
 
 describe('RouteGuard', () => {
