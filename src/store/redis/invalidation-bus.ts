@@ -1,6 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import type { Invalidation } from '../store.port';
 import { reconnectDelay, type RedisClient } from './redis.client';
+import { errorMessage } from '../../errors/error-message';
 
 /** Our own channel (SPEC §4): outside `tenant:*`, and pub/sub channels are cluster-wide, not slotted. */
 export const INVALIDATION_CHANNEL = 'gw:invalidate';
@@ -94,7 +95,7 @@ export class InvalidationBus {
           this.deliver({ all: true });
         },
         (err: unknown) => {
-          this.log('invalidation_subscribe_failed', { error: err instanceof Error ? err.message : String(err) });
+          this.log('invalidation_subscribe_failed', { error: errorMessage(err) });
           sub.disconnect(true);
         },
       );
@@ -136,7 +137,7 @@ export class InvalidationBus {
       try {
         listener(msg);
       } catch (err) {
-        this.log('invalidation_listener_failed', { error: err instanceof Error ? err.message : String(err) });
+        this.log('invalidation_listener_failed', { error: errorMessage(err) });
       }
     }
   }

@@ -5,6 +5,7 @@ import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatu
 import { InvalidationBus } from './invalidation-bus';
 import { createRedisClient, RedisClient } from './redis.client';
 import { defineTokenBucket, takeTokenOn } from './token-bucket';
+import { errorMessage } from '../../errors/error-message';
 
 export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
 
@@ -29,7 +30,7 @@ const TRANSIENT_REPLY = /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|READONLY|BUSY
 function toStoreError(err: unknown): Error {
   if (err instanceof StoreUnavailableError) return err;
   if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) return err;
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   return new StoreUnavailableError(`redis unavailable: ${reason}`, { cause: err });
 }
 
@@ -243,7 +244,7 @@ export class RedisStore implements StateStore {
       try {
         listener(next);
       } catch (err) {
-        this.log('store_status_listener_failed', { error: err instanceof Error ? err.message : String(err) });
+        this.log('store_status_listener_failed', { error: errorMessage(err) });
       }
     }
   }
