@@ -1,6 +1,6 @@
 import { Cluster, type Redis } from 'ioredis';
 import type { Invalidation } from '../store.port';
-import { reconnectDelay, type RedisClient } from './redis.client';
+import { reconnectDelay, type RedisClient, type StoreLog } from './redis.client';
 import { errorMessage } from '../../errors/error-message';
 
 /** Our own channel (SPEC §4): outside `tenant:*`, and pub/sub channels are cluster-wide, not slotted. */
@@ -8,8 +8,6 @@ export const INVALIDATION_CHANNEL = 'gw:invalidate';
 
 /** A cluster subscriber gives up on a node after this many failed reconnects and tries the next one. */
 const CLUSTER_NODE_ATTEMPTS = 3;
-
-type BusLog = (event: string, detail?: Record<string, unknown>) => void;
 
 export function encodeInvalidation(msg: Invalidation): string {
   return JSON.stringify('all' in msg ? { all: true } : { tenantId: msg.tenantId });
@@ -50,7 +48,7 @@ export class InvalidationBus {
 
   constructor(
     private readonly client: RedisClient,
-    private readonly log: BusLog,
+    private readonly log: StoreLog,
   ) {}
 
   async publish(msg: Invalidation): Promise<void> {

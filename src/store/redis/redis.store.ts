@@ -3,11 +3,9 @@ import { RedisConfig } from '../../config/config.types';
 import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
 import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
 import { InvalidationBus } from './invalidation-bus';
-import { createRedisClient, RedisClient } from './redis.client';
+import { createRedisClient, RedisClient, type StoreLog } from './redis.client';
 import { defineTokenBucket, takeTokenOn } from './token-bucket';
 import { errorMessage } from '../../errors/error-message';
-
-export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
 
 /** The SPEC §4 layout; tenant ids never contain braces, so each gw:{<id>}:* pair shares one cluster slot. */
 const TENANT_PREFIX = 'tenant:';
