@@ -2,6 +2,7 @@ import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
 import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import { within } from '../within';
 import { InvalidationBus } from './invalidation-bus';
 import { createRedisClient, RedisClient, type StoreLog } from './redis.client';
 import { defineTokenBucket, takeTokenOn } from './token-bucket';
@@ -30,15 +31,6 @@ function toStoreError(err: unknown): Error {
   if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) return err;
   const reason = errorMessage(err);
   return new StoreUnavailableError(`redis unavailable: ${reason}`, { cause: err });
-}
-
-/** Resolves with p, or rejects once ms have passed. */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The shared store over ioredis (standalone or cluster). Never throws for an unreachable Redis outside of calls. */
