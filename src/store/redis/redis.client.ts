@@ -8,7 +8,7 @@ export type RedisClient = Redis | Cluster;
 export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
 
 /** Fail a command after this long rather than let a hung Redis hang the request. */
-export const COMMAND_TIMEOUT_MS = 1000;
+const COMMAND_TIMEOUT_MS = 1000;
 
 /** Reconnect forever, backing off up to 2 s: Redis coming back must be picked up without a restart. */
 export const reconnectDelay = (attempt: number): number => Math.min(50 * attempt, 2000);
