@@ -485,7 +485,8 @@ function algorithmProblem(alg: unknown): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-function isObject(value: unknown): value is Obj {
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -1,7 +1,7 @@
 import type { ValidationIssue } from '../errors/gateway-error';
 import { hashApiKey } from './api-key';
 import type { Tenant } from './tenant.model';
-import { validateTenant, type ValidatorOptions } from './tenant.validator';
+import { isObject, validateTenant, type ValidatorOptions } from './tenant.validator';
 import { errorMessage } from '../errors/error-message';
 
 export interface TenantsFileEntry {
@@ -147,8 +147,4 @@ function checkDuplicateKeys(entries: ParsedEntry[], errors: ValidationIssue[]): 
 
 function prefixPath(base: string, path: string): string {
   return path === '' ? base : `${base}.${path}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
