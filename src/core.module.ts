@@ -6,7 +6,7 @@ import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { RateLimiter } from './ratelimit/rate-limiter';
-import type { StoreLog } from './store/redis/redis.store';
+import type { StoreLog } from './store/redis/redis.client';
 import { createStateStore } from './store/store.factory';
 import { STATE_STORE, type StateStore } from './store/store.port';
 import { CacheInvalidator } from './tenants/cache-invalidator';

@@ -21,7 +21,7 @@ export interface JwksCacheOptions {
   now: () => number;
 }
 
-export const DEFAULT_JWKS_CACHE_OPTIONS: Readonly<JwksCacheOptions> = Object.freeze({
+const DEFAULT_JWKS_CACHE_OPTIONS: Readonly<JwksCacheOptions> = Object.freeze({
   timeoutMs: 5_000,
   cooldownMs: 30_000,
   maxAgeMs: 10 * 60_000,

@@ -1,6 +1,7 @@
 import { GatewayConfig } from '../config/config.types';
 import { MemoryStore } from './memory/memory.store';
-import { createRedisStore, StoreLog } from './redis/redis.store';
+import type { StoreLog } from './redis/redis.client';
+import { createRedisStore } from './redis/redis.store';
 import { StateStore } from './store.port';
 
 /** Redis when configured, else the embedded single-process store (the caller warns about that). */

@@ -3,6 +3,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.types';
 import { LOGGER, type Logger } from '../observability/logger';
 import { STATE_STORE, type Invalidation, type StateStore } from '../store/store.port';
 import { TenantResolver } from './tenant-resolver';
+import { errorMessage } from '../errors/error-message';
 
 /** How often a publish that failed is tried again. */
 const RETRY_EVERY_MS = 250;
@@ -40,7 +41,7 @@ export class CacheInvalidator implements OnApplicationShutdown {
       await this.store.publishInvalidation(msg);
     } catch (err) {
       this.logger.warn(
-        { category: 'system', ...msg, error: err instanceof Error ? err.message : String(err) },
+        { category: 'system', ...msg, error: errorMessage(err) },
         'cache invalidation not published: retrying; other replicas catch up within TENANT_CACHE_TTL_MS at the latest',
       );
       this.retryLater(msg);

@@ -2,6 +2,7 @@ import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { GatewayError, type ValidationIssue } from '../errors/gateway-error';
 import { normalizePath } from '../policy/path-normalizer';
 import type { AllowedRoute, IdpConfig, RateLimitPolicy, RouteAuth, Tenant } from './tenant.model';
+import { errorMessage } from '../errors/error-message';
 
 /** Every JWS algorithm a tenant may allow: asymmetric ones only, so a leaked JWKS never lets anyone sign. */
 export const KNOWN_ALGORITHMS: readonly string[] = Object.freeze([
@@ -398,7 +399,7 @@ function checkJwkUsable(key: Obj, path: string, errors: Issues): void {
   try {
     publicKey = createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
   } catch (err) {
-    issue(errors, path, `is not a usable public key (${err instanceof Error ? err.message : String(err)})`);
+    issue(errors, path, `is not a usable public key (${errorMessage(err)})`);
     return;
   }
   const bits = publicKey.asymmetricKeyDetails?.modulusLength;
@@ -484,7 +485,8 @@ function algorithmProblem(alg: unknown): string | undefined {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-function isObject(value: unknown): value is Obj {
+/** A JSON object: not null, not an array. */
+export function isObject(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

@@ -8,15 +8,13 @@ import { STATE_STORE, StoreUnavailableError, type StateStore } from '../store/st
 import { hashApiKey } from './api-key';
 import { CacheInvalidator } from './cache-invalidator';
 import { TenantRepository } from './tenant.repository';
-import { parseTenantsFile } from './tenants-file';
+import { parseTenantsFile, type TenantsFileEntry } from './tenants-file';
 
 /** A stable id per key, so loading the same file again rewrites rather than duplicates; it reveals nothing of the hash. */
 const fileKeyId = (hash: string) => `file_${createHash('sha256').update(`key-id:${hash}`).digest('hex').slice(0, 16)}`;
 
 /** Past this many tenants, one message for everything beats one per tenant. */
 const MAX_TENANT_MESSAGES = 100;
-
-type Entries = Extract<ReturnType<typeof parseTenantsFile>, { ok: true }>['entries'];
 
 /**
  * Upserts TENANTS_FILE into the store at start (SPEC §6). A file that cannot be read or is invalid
@@ -53,7 +51,7 @@ export class TenantsFileLoader implements OnApplicationBootstrap {
     }
   }
 
-  private read(file: string): Entries {
+  private read(file: string): TenantsFileEntry[] {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -69,7 +67,7 @@ export class TenantsFileLoader implements OnApplicationBootstrap {
     return parsed.entries;
   }
 
-  private async upsert(entries: Entries): Promise<void> {
+  private async upsert(entries: TenantsFileEntry[]): Promise<void> {
     const createdAt = new Date().toISOString();
     let keys = 0;
     for (const { tenant, apiKeys, apiKeyHashes } of entries) {

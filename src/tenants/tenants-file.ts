@@ -1,7 +1,8 @@
 import type { ValidationIssue } from '../errors/gateway-error';
 import { hashApiKey } from './api-key';
 import type { Tenant } from './tenant.model';
-import { validateTenant, type ValidatorOptions } from './tenant.validator';
+import { isObject, validateTenant, type ValidatorOptions } from './tenant.validator';
+import { errorMessage } from '../errors/error-message';
 
 export interface TenantsFileEntry {
   tenant: Tenant;
@@ -59,7 +60,7 @@ export function parseTenantsFile(text: string, opts: ValidatorOptions): TenantsF
  * 's', ..."apiKeys":[sk_live_…"... is not valid JSON`), which may be part of an API key.
  */
 function syntaxErrorMessage(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return /"[\s\S]*"(\.\.\.)? is not valid JSON$/.test(message) ? 'unexpected token (the text around it is not repeated here)' : message;
 }
 
@@ -146,8 +147,4 @@ function checkDuplicateKeys(entries: ParsedEntry[], errors: ValidationIssue[]): 
 
 function prefixPath(base: string, path: string): string {
   return path === '' ? base : `${base}.${path}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,5 @@
 import { invalidRequest, type ValidationIssue } from '../../errors/gateway-error';
+import { isObject } from '../../tenants/tenant.validator';
 
 /** A request to explain (SPEC §6.1): whose, which method, which path after /api, with which headers. */
 export interface ExplainRequest {
@@ -20,16 +21,15 @@ const MAX_PATH = 16 * 1024;
 
 /** Parses the explain body, reporting every problem at once (400 invalid_request). */
 export function parseExplainRequest(body: unknown): ExplainRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+  if (!isObject(body)) {
     throw invalidRequest([{ path: '', message: 'must be a JSON object' }]);
   }
-  const input = body as Record<string, unknown>;
-  const errors: ValidationIssue[] = [];
-  for (const key of Object.keys(input)) {
+    const errors: ValidationIssue[] = [];
+  for (const key of Object.keys(body)) {
     if (!FIELDS.has(key)) errors.push({ path: key, message: 'unknown field' });
   }
 
-  const { apiKey, tenantId, method, path, headers } = input;
+  const { apiKey, tenantId, method, path, headers } = body;
   if (apiKey === undefined && tenantId === undefined) errors.push({ path: '', message: 'needs "apiKey" or "tenantId"' });
   if (apiKey !== undefined && tenantId !== undefined) errors.push({ path: '', message: 'takes "apiKey" or "tenantId", not both' });
   if (apiKey !== undefined && typeof apiKey !== 'string') errors.push({ path: 'apiKey', message: 'must be a string' });
@@ -43,10 +43,10 @@ export function parseExplainRequest(body: unknown): ExplainRequest {
 
   const lowered: Record<string, string> = {};
   if (headers !== undefined) {
-    if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    if (!isObject(headers)) {
       errors.push({ path: 'headers', message: 'must be an object of header names to string values' });
     } else {
-      for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+      for (const [name, value] of Object.entries(headers)) {
         if (typeof value !== 'string') errors.push({ path: `headers.${name}`, message: 'must be a string' });
         // As Node's parser does for a real request: surrounding whitespace is not part of the value.
         else lowered[name.toLowerCase()] = value.trim();

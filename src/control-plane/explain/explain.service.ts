@@ -17,7 +17,6 @@ import { normalizePath } from '../../policy/path-normalizer';
 import { matchRoute } from '../../policy/route-matcher';
 import { forwardsUnchanged, upstreamPrefix } from '../../policy/upstream-url';
 import { denialOf, RateLimiter } from '../../ratelimit/rate-limiter';
-import type { Tenant } from '../../tenants/tenant.model';
 import type { ServedTenant } from '../../tenants/tenant.repository';
 import { TenantResolver } from '../../tenants/tenant-resolver';
 import type { ExplainRequest } from './explain-request';
@@ -39,6 +38,19 @@ export interface Explanation {
 class Denied extends Error {
   constructor(readonly error: GatewayError) {
     super(error.code);
+  }
+}
+
+/** Records a step's denial and stops the explanation there. */
+type Deny = (step: string, error: GatewayError, extra?: Record<string, unknown>) => never;
+
+/** Runs a step's check: a GatewayError it throws (e.g. 503 state_unavailable) is the data plane's answer too. */
+async function orDeny<T>(step: string, check: () => T | Promise<T>, deny: Deny, extra?: Record<string, unknown>): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    if (err instanceof GatewayError) deny(step, err, extra);
+    throw err;
   }
 }
 
@@ -73,7 +85,7 @@ export class ExplainService {
 
   private async run(input: ExplainRequest, answer: Explanation): Promise<void> {
     const { steps } = answer;
-    const deny = (step: string, error: GatewayError, extra: Record<string, unknown> = {}): never => {
+    const deny: Deny = (step, error, extra = {}) => {
       steps.push({ step, ok: false, code: error.code, detail: error.detail, ...extra });
       throw new Denied(error);
     };
@@ -82,13 +94,7 @@ export class ExplainService {
     const q = input.path.indexOf('?');
     const rawPath = q === -1 ? input.path : input.path.slice(0, q);
     const query = q === -1 ? '' : input.path.slice(q);
-    let path: string;
-    try {
-      path = normalizePath(rawPath);
-    } catch (err) {
-      if (err instanceof GatewayError) deny('path', err);
-      throw err;
-    }
+    const path = await orDeny('path', () => normalizePath(rawPath), deny);
     steps.push({ step: 'path', ok: true, normalized: path });
 
     // 2. API key -> tenant (or the tenant named directly).
@@ -103,13 +109,13 @@ export class ExplainService {
     if (match.route === null || !match.methodAllowed) {
       deny('route', routeNotAllowed(input.method, path), match.route === null ? {} : { route: match.route.path, methodAllowed: false });
     }
-    const route = match.route!;
+    const route = match.route;
     const requirement = jwtRequirement(tenant, route);
     steps.push({ step: 'route', ok: true, route: route.path, methods: route.methods ?? null, jwtRequired: requirement.required, jwtSource: requirement.source });
 
     // 4. JWT, when the route requires one.
     if (requirement.required) {
-      const verified = await this.verifyJwt(tenant, input.headers.authorization, deny);
+      const verified = await orDeny('jwt', () => this.jwt.verify(tenant, input.headers.authorization), deny, { required: true });
       steps.push({ step: 'jwt', ok: true, required: true, subject: verified.subject ?? null });
     } else {
       steps.push({ step: 'jwt', ok: true, required: false });
@@ -138,48 +144,21 @@ export class ExplainService {
   private async tenantStep(
     input: ExplainRequest,
     steps: ExplainStep[],
-    deny: (step: string, error: GatewayError, extra?: Record<string, unknown>) => never,
+    deny: Deny,
   ): Promise<ServedTenant> {
     let served: ServedTenant | null;
     if (input.tenantId !== undefined) {
       // Naming a tenant that does not exist is a mistake in the question, not a data-plane decision.
-      served = await this.resolveOrDeny('api_key', () => this.resolver.resolveTenant(input.tenantId!), deny);
+      served = await orDeny('api_key', () => this.resolver.resolveTenant(input.tenantId!), deny);
       if (served === null) throw tenantNotFound(input.tenantId);
     } else {
       if (input.apiKey === undefined || input.apiKey === '') deny('api_key', missingApiKey());
-      served = await this.resolveOrDeny('api_key', () => this.resolver.resolveApiKey(input.apiKey!), deny);
+      served = await orDeny('api_key', () => this.resolver.resolveApiKey(input.apiKey!), deny);
       if (served === null) deny('api_key', invalidApiKey());
     }
     const tenant = served.tenant;
     if (tenant.disabled === true) deny('api_key', tenantDisabled(), { tenantId: tenant.id });
     steps.push({ step: 'api_key', ok: true, tenantId: tenant.id, ...(input.tenantId !== undefined && { keyChecked: false }) });
     return served;
-  }
-
-  /** Resolver failures (503 state_unavailable, 500 tenant_misconfigured) are the data plane's answer too. */
-  private async resolveOrDeny(
-    step: string,
-    resolve: () => Promise<ServedTenant | null>,
-    deny: (step: string, error: GatewayError) => never,
-  ): Promise<ServedTenant | null> {
-    try {
-      return await resolve();
-    } catch (err) {
-      if (err instanceof GatewayError) deny(step, err);
-      throw err;
-    }
-  }
-
-  private async verifyJwt(
-    tenant: Tenant,
-    authorization: string | undefined,
-    deny: (step: string, error: GatewayError, extra?: Record<string, unknown>) => never,
-  ): Promise<{ subject: string | undefined }> {
-    try {
-      return await this.jwt.verify(tenant, authorization);
-    } catch (err) {
-      if (err instanceof GatewayError) deny('jwt', err, { required: true });
-      throw err;
-    }
   }
 }

@@ -3,6 +3,7 @@ import { GatewayError, invalidRequest, keyNotFound, type ValidationIssue } from 
 import { STATE_STORE, type KeyRecord, type StateStore } from '../../store/store.port';
 import { generateApiKey, generateKeyId, hashApiKey, SHA256_HEX } from '../../tenants/api-key';
 import { CacheInvalidator } from '../../tenants/cache-invalidator';
+import { isObject } from '../../tenants/tenant.validator';
 import { TenantAdminService } from '../tenants/tenant-admin.service';
 
 export interface KeyView {
@@ -32,21 +33,20 @@ function view(record: KeyRecord): KeyView {
 /** Parses `{ sha256?, expiresAt? }`, reporting every problem. */
 function parseCreateBody(body: unknown): { sha256?: string; expiresAt: string | null } {
   if (body === undefined || body === null) return { expiresAt: null };
-  if (typeof body !== 'object' || Array.isArray(body)) throw invalidRequest([{ path: '', message: 'must be an object' }]);
+  if (!isObject(body)) throw invalidRequest([{ path: '', message: 'must be an object' }]);
   const errors: ValidationIssue[] = [];
-  const input = body as Record<string, unknown>;
-  for (const key of Object.keys(input)) {
+  for (const key of Object.keys(body)) {
     if (key !== 'sha256' && key !== 'expiresAt') errors.push({ path: key, message: 'unknown field' });
   }
   let sha256: string | undefined;
-  if (input.sha256 !== undefined) {
-    if (typeof input.sha256 !== 'string' || !SHA256_HEX.test(input.sha256.toLowerCase())) {
+  if (body.sha256 !== undefined) {
+    if (typeof body.sha256 !== 'string' || !SHA256_HEX.test(body.sha256.toLowerCase())) {
       errors.push({ path: 'sha256', message: 'must be the 64 hex characters of a SHA-256 digest' });
-    } else sha256 = input.sha256.toLowerCase();
+    } else sha256 = body.sha256.toLowerCase();
   }
   let expiresAt: string | null = null;
-  if (input.expiresAt !== undefined && input.expiresAt !== null) {
-    const ms = typeof input.expiresAt === 'string' && RFC3339.test(input.expiresAt) ? Date.parse(input.expiresAt) : NaN;
+  if (body.expiresAt !== undefined && body.expiresAt !== null) {
+    const ms = typeof body.expiresAt === 'string' && RFC3339.test(body.expiresAt) ? Date.parse(body.expiresAt) : NaN;
     if (Number.isNaN(ms)) errors.push({ path: 'expiresAt', message: 'must be an RFC 3339 date-time' });
     else if (ms <= Date.now()) errors.push({ path: 'expiresAt', message: 'must be in the future' });
     else expiresAt = new Date(ms).toISOString();

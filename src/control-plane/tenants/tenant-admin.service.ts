@@ -12,7 +12,7 @@ import { STATE_STORE, type StateStore } from '../../store/store.port';
 import { CacheInvalidator } from '../../tenants/cache-invalidator';
 import type { Tenant } from '../../tenants/tenant.model';
 import { TenantRepository } from '../../tenants/tenant.repository';
-import { isTenantId, validateTenant } from '../../tenants/tenant.validator';
+import { isObject, isTenantId, validateTenant } from '../../tenants/tenant.validator';
 
 export interface TenantListing {
   tenants: Tenant[];
@@ -98,8 +98,4 @@ export class TenantAdminService {
  */
 function assertTenantId(id: string): void {
   if (!isTenantId(id)) throw tenantNotFound(id);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

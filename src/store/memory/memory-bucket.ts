@@ -50,7 +50,7 @@ interface HeldBucket extends BucketLevel {
 }
 
 /** Microseconds on a clock that never goes back (monotonic, anchored at the process start time). */
-export const monotonicMicros = (): number => Math.floor((performance.timeOrigin + performance.now()) * 1000);
+const monotonicMicros = (): number => Math.floor((performance.timeOrigin + performance.now()) * 1000);
 
 /**
  * The embedded store's buckets: one process, so a Map is atomic enough. Bounded: a bucket is dropped

@@ -1,14 +1,13 @@
 import { Cluster, type Redis } from 'ioredis';
 import type { Invalidation } from '../store.port';
-import { reconnectDelay, type RedisClient } from './redis.client';
+import { reconnectDelay, type RedisClient, type StoreLog } from './redis.client';
+import { errorMessage } from '../../errors/error-message';
 
 /** Our own channel (SPEC §4): outside `tenant:*`, and pub/sub channels are cluster-wide, not slotted. */
 export const INVALIDATION_CHANNEL = 'gw:invalidate';
 
 /** A cluster subscriber gives up on a node after this many failed reconnects and tries the next one. */
 const CLUSTER_NODE_ATTEMPTS = 3;
-
-type BusLog = (event: string, detail?: Record<string, unknown>) => void;
 
 export function encodeInvalidation(msg: Invalidation): string {
   return JSON.stringify('all' in msg ? { all: true } : { tenantId: msg.tenantId });
@@ -49,7 +48,7 @@ export class InvalidationBus {
 
   constructor(
     private readonly client: RedisClient,
-    private readonly log: BusLog,
+    private readonly log: StoreLog,
   ) {}
 
   async publish(msg: Invalidation): Promise<void> {
@@ -94,7 +93,7 @@ export class InvalidationBus {
           this.deliver({ all: true });
         },
         (err: unknown) => {
-          this.log('invalidation_subscribe_failed', { error: err instanceof Error ? err.message : String(err) });
+          this.log('invalidation_subscribe_failed', { error: errorMessage(err) });
           sub.disconnect(true);
         },
       );
@@ -136,7 +135,7 @@ export class InvalidationBus {
       try {
         listener(msg);
       } catch (err) {
-        this.log('invalidation_listener_failed', { error: err instanceof Error ? err.message : String(err) });
+        this.log('invalidation_listener_failed', { error: errorMessage(err) });
       }
     }
   }

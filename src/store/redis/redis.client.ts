@@ -4,8 +4,11 @@ import { RedisConfig } from '../../config/config.types';
 /** A standalone server or a cluster: both speak the same single-key commands. */
 export type RedisClient = Redis | Cluster;
 
+/** Where the Redis adapter reports connection events; the core module turns them into log lines. */
+export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
+
 /** Fail a command after this long rather than let a hung Redis hang the request. */
-export const COMMAND_TIMEOUT_MS = 1000;
+const COMMAND_TIMEOUT_MS = 1000;
 
 /** Reconnect forever, backing off up to 2 s: Redis coming back must be picked up without a restart. */
 export const reconnectDelay = (attempt: number): number => Math.min(50 * attempt, 2000);

@@ -2,11 +2,11 @@ import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
 import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import { within } from '../within';
 import { InvalidationBus } from './invalidation-bus';
-import { createRedisClient, RedisClient } from './redis.client';
+import { createRedisClient, RedisClient, type StoreLog } from './redis.client';
 import { defineTokenBucket, takeTokenOn } from './token-bucket';
-
-export type StoreLog = (event: string, detail?: Record<string, unknown>) => void;
+import { errorMessage } from '../../errors/error-message';
 
 /** The SPEC §4 layout; tenant ids never contain braces, so each gw:{<id>}:* pair shares one cluster slot. */
 const TENANT_PREFIX = 'tenant:';
@@ -29,17 +29,8 @@ const TRANSIENT_REPLY = /^(CLUSTERDOWN|LOADING|TRYAGAIN|MASTERDOWN|READONLY|BUSY
 function toStoreError(err: unknown): Error {
   if (err instanceof StoreUnavailableError) return err;
   if (err instanceof Error && err.name === 'ReplyError' && !TRANSIENT_REPLY.test(err.message)) return err;
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorMessage(err);
   return new StoreUnavailableError(`redis unavailable: ${reason}`, { cause: err });
-}
-
-/** Resolves with p, or rejects once ms have passed. */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The shared store over ioredis (standalone or cluster). Never throws for an unreachable Redis outside of calls. */
@@ -243,7 +234,7 @@ export class RedisStore implements StateStore {
       try {
         listener(next);
       } catch (err) {
-        this.log('store_status_listener_failed', { error: err instanceof Error ? err.message : String(err) });
+        this.log('store_status_listener_failed', { error: errorMessage(err) });
       }
     }
   }

@@ -14,7 +14,7 @@ import type { RedisClient } from './redis.client';
  * ARGV: capacity, windowSeconds, cost (1 = take, 0 = look only). Reply: {allowed 0|1, remaining,
  * resetSeconds (until full), retryAfterSeconds (0 when allowed, else >= 1)}.
  */
-export const TOKEN_BUCKET_LUA = `
+const TOKEN_BUCKET_LUA = `
 local capacity = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
