@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { createApp } from './app.factory';
-import { ConfigError, loadConfig, loadDotEnv } from './config/config.loader';
+import { loadConfig, loadDotEnv } from './config/config.loader';
+import { errorMessage } from './errors/error-message';
 import { drainAndClose } from './lifecycle/shutdown';
 import { closeDestination, createLogger, stdoutDestination } from './observability/logger';
 
@@ -10,7 +11,7 @@ async function bootstrap(): Promise<void> {
     loadDotEnv();
     config = loadConfig(process.env);
   } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${errorMessage(err)}\n`);
     process.exit(1);
   }
   const destination = stdoutDestination();
@@ -51,7 +52,7 @@ async function bootstrap(): Promise<void> {
 
 bootstrap().catch((err: unknown) => {
   // Startup failures (an unreadable TENANTS_FILE, a port in use) stop the process with the reason.
-  const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   process.stderr.write(`gateway failed to start: ${message}\n`);
   process.exit(1);
 });

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.types';
 import { GatewayError, rateLimited, stateUnavailable } from '../errors/gateway-error';
 import { Metrics } from '../observability/metrics';
+import { within } from '../store/within';
 import { STATE_STORE, StoreUnavailableError, type StateStore } from '../store/store.port';
 import { DEFAULT_RATE_LIMIT, type RateLimitPolicy, type Tenant } from '../tenants/tenant.model';
 
@@ -29,15 +30,6 @@ export const BUCKET_BUDGET_MS = 250;
 
 /** SPEC §3: `rateLimit` is optional, and defaults to 100 requests per 60 s. */
 export const policyOf = (tenant: Tenant): RateLimitPolicy => tenant.rateLimit ?? DEFAULT_RATE_LIMIT;
-
-/** Resolves with p, or rejects with StoreUnavailableError once ms have passed (a late answer is dropped). */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnavailableError(`no bucket answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /** A decision made without the bucket: only the limit is known. */
 export function unknownLevel(tenant: Tenant, allowed: boolean): RateLimitDecision {
@@ -81,7 +73,7 @@ export class RateLimiter {
   private async decide(tenant: Tenant, cost: 0 | 1): Promise<RateLimitDecision> {
     const { maxRequests, windowSeconds } = policyOf(tenant);
     try {
-      const state = await within(this.store.takeToken(tenant.id, maxRequests, windowSeconds, cost), BUCKET_BUDGET_MS);
+      const state = await within(this.store.takeToken(tenant.id, maxRequests, windowSeconds, cost), BUCKET_BUDGET_MS, 'bucket answer');
       // Field by field, not spread: the same shape as unknownLevel's, and nothing else the store returns.
       return {
         allowed: state.allowed,
