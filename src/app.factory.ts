@@ -5,8 +5,10 @@ import { AppModule } from './app.module';
 import { AdminGuard } from './control-plane/admin-auth/admin.guard';
 import type { GatewayConfig } from './config/config.types';
 import type { CoreOptions } from './core.module';
+import { installDataPlaneDispatcher, type NodeMiddleware } from './data-plane/data-plane.dispatcher';
 import { adminGateMiddleware } from './http/admin-gate.middleware';
 import { corsMiddleware } from './http/cors.middleware';
+import { compileTrustProxy } from './http/forwarded';
 import { ADMIN_BODY_LIMIT, jsonBodyMiddleware } from './http/json-body.middleware';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import type { Logger } from './observability/logger';
@@ -26,8 +28,8 @@ function resolveAdminToken(config: Readonly<GatewayConfig>, logger: Logger): Rea
 
 /**
  * Builds the gateway exactly as production runs it (main.ts and the e2e tests both call this):
- * Nest parses no /api body, Express adds no X-Powered-By, and request context and CORS come
- * before any guard.
+ * Nest parses no /api body, Express adds no X-Powered-By, request context and CORS come before
+ * any guard, and /api/* is served by the data plane dispatcher.
  */
 export async function createApp(
   config: Readonly<GatewayConfig>,
@@ -42,9 +44,12 @@ export async function createApp(
   });
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', config.trustProxy);
-  app.use(requestContextMiddleware(logger, app.get(Lifecycle), new RequestMetrics(app.get(Metrics))));
-  if (config.corsOrigins !== null) app.use(corsMiddleware(config.corsOrigins));
+  const trust = compileTrustProxy(config.trustProxy);
+  app.set('trust proxy', trust);
+  // What every request meets first, on both paths below.
+  const common: NodeMiddleware[] = [requestContextMiddleware(logger, app.get(Lifecycle), new RequestMetrics(app.get(Metrics)), trust)];
+  if (config.corsOrigins !== null) common.push(corsMiddleware(config.corsOrigins));
+  for (const middleware of common) app.use(middleware);
   // The admin token is checked before a body is read: an unauthenticated request gets 401, never 400/413/415.
   const adminGuard = app.get(AdminGuard, { strict: false });
   const adminGate = adminGateMiddleware((req) => adminGuard.accepts(req));
@@ -52,5 +57,6 @@ export async function createApp(
   app.use('/metrics', adminGate);
   app.use('/admin', jsonBodyMiddleware(ADMIN_BODY_LIMIT));
   await app.init();
+  installDataPlaneDispatcher(app, common, logger);
   return app;
 }

@@ -11,7 +11,8 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [CoreModule.forRoot(options), DataPlaneModule, ControlPlaneModule],
-      providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
+      // One instance, also the data plane dispatcher's filter.
+      providers: [ProblemFilter, { provide: APP_FILTER, useExisting: ProblemFilter }],
     };
   }
 }

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientIp, type TrustProxy } from '../http/forwarded';
+import { planeOf } from '../http/plane';
 import type { Lifecycle } from '../lifecycle/lifecycle.service';
 import type { Logger } from './logger';
 import type { ContextRequest, RequestContext } from './request-context';
@@ -34,19 +36,13 @@ interface RequestLine {
   code?: string;
 }
 
-function planeOf(url: string): RequestContext['plane'] {
-  if (url.startsWith('/api') && (url.length === 4 || url[4] === '/' || url[4] === '?')) return 'data';
-  if (url.startsWith('/admin') || url.startsWith('/metrics')) return 'control';
-  return 'other';
-}
-
 /**
  * First middleware of every request: request id (SPEC §5.3), in-flight count for draining, and at the
  * end exactly one `request` log line, preceded by an `auth`/`policy` line when it was a denial, and
  * the SPEC §8 request metrics of the data and control planes (/healthz and /readyz are not counted).
  * The path is logged without its query string, which may carry secrets.
  */
-export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, metrics: RequestMetrics) {
+export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, metrics: RequestMetrics, trust: TrustProxy) {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const rawUrl = req.url ?? '/';
     const ctx: RequestContext = {
@@ -54,10 +50,9 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
       startedAt: performance.now(),
       traceId: traceIdFrom(req.headers.traceparent),
       plane: planeOf(rawUrl),
+      target: rawUrl,
     };
     (req as ContextRequest).ctx = ctx;
-    // The router never sees (or percent-decodes) a data-plane path: the path step reads originalUrl.
-    if (ctx.plane === 'data') req.url = '/api';
     res.setHeader('X-Request-Id', ctx.requestId);
     lifecycle.requestStarted();
     if (ctx.plane === 'data') metrics.dataStarted();
@@ -86,7 +81,7 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
         path,
         status,
         durationMs: Math.round(durationMs * 100) / 100,
-        ip: (req as IncomingMessage & { ip?: string }).ip ?? req.socket.remoteAddress,
+        ip: clientIp(req, trust),
       };
       // Assigned, not spread: one object per request line, and absent fields stay absent.
       if (ctx.traceId !== undefined) line.traceId = ctx.traceId;

@@ -10,6 +10,8 @@ export interface RequestContext {
   traceId: string | undefined;
   /** `data` for /api/*, `control` for /admin/* and /metrics, else `other`. */
   plane: 'data' | 'control' | 'other';
+  /** The request-target exactly as received: nothing has decoded or rewritten it. */
+  target: string;
   /** Normalized path after /api (data plane), set by the path step. */
   path?: string;
   /** Raw query string including its leading `?`, or ''. */

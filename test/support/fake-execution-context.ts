@@ -15,7 +15,7 @@ export function fakeRequest(init: Partial<Omit<FakeRequest, 'ctx'>> & { ctx?: Pa
     headers: init.headers ?? {},
     method: init.method ?? 'GET',
     originalUrl: init.originalUrl ?? '/api/',
-    ctx: { requestId: 'req-test', startedAt: 0, traceId: undefined, plane: 'data', ...init.ctx },
+    ctx: { requestId: 'req-test', startedAt: 0, traceId: undefined, plane: 'data', target: init.originalUrl ?? '/api/', ...init.ctx },
   };
 }
 

@@ -5,6 +5,7 @@ import type { Counter, Histogram } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import { badPath, GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
 import { sendProblem } from '../../errors/problem';
+import { clientHost, clientProtocol, compileTrustProxy, type TrustProxy } from '../../http/forwarded';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
 import { contextOf, type RequestContext } from '../../observability/request-context';
@@ -45,8 +46,6 @@ interface Exchange {
   clientGone: boolean;
 }
 
-type ProxiedRequest = IncomingMessage & { protocol?: string; host?: string };
-
 /**
  * Streams an authorized request to the tenant's upstream with http-proxy: neither body is buffered,
  * the body limit is enforced by Content-Length and while streaming, and every failure becomes the
@@ -58,12 +57,14 @@ export class ProxyService implements OnApplicationShutdown {
   private readonly agents = new UpstreamAgents();
   private readonly targets = new WeakMap<Tenant, UpstreamTarget>();
   private readonly exchanges = new WeakMap<IncomingMessage, Exchange>();
+  private readonly trust: TrustProxy;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(Metrics) private readonly metrics: Metrics,
   ) {
+    this.trust = compileTrustProxy(config.trustProxy);
     this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
       const exchange = this.exchanges.get(req);
       if (exchange === undefined) return;
@@ -93,7 +94,7 @@ export class ProxyService implements OnApplicationShutdown {
   }
 
   /** `ctx` has passed the pipeline: its tenant and normalized path are set. */
-  forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext): void {
+  forward(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
     const tenant = ctx.tenant!;
     const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
     const declared = req.headers['content-length'];
@@ -110,9 +111,9 @@ export class ProxyService implements OnApplicationShutdown {
       requestId: ctx.requestId,
       // The peer that connected to us, as nginx's $proxy_add_x_forwarded_for: the chain stays complete.
       clientIp: req.socket.remoteAddress,
-      // Express's protocol and host honour X-Forwarded-Proto/-Host only from a TRUST_PROXY peer.
-      proto: req.protocol ?? 'http',
-      host: req.host ?? req.headers.host,
+      // X-Forwarded-Proto/-Host are honoured only from a TRUST_PROXY peer, as Express does.
+      proto: clientProtocol(req, this.trust),
+      host: clientHost(req, this.trust),
       authSubject: ctx.authSubject,
     });
     // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.

@@ -7,10 +7,9 @@ import { normalizePath } from '../../../policy/path-normalizer';
 @Injectable()
 export class PathGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<import('express').Request>();
-    const ctx = contextOf(req);
-    // originalUrl is the raw request-target: nothing has decoded it yet.
-    const raw = req.originalUrl;
+    const ctx = contextOf(context.switchToHttp().getRequest<import('node:http').IncomingMessage>());
+    // The raw request-target: nothing has decoded it yet.
+    const raw = ctx.target;
     const q = raw.indexOf('?');
     const rawPath = q === -1 ? raw : raw.slice(0, q);
     if (!rawPath.startsWith('/api') || (rawPath.length > 4 && rawPath[4] !== '/')) {
