@@ -43,6 +43,10 @@ interface RequestLine {
  * The path is logged without its query string, which may carry secrets.
  */
 export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, metrics: RequestMetrics, trust: TrustProxy) {
+  // These two lines are built here, field by field, from strings and numbers only: nothing in them
+  // can carry a header or a secret, so they skip the logger's redaction, which otherwise runs every
+  // field of every line through its wildcard paths (the largest part of a line's cost).
+  const lines = logger.child({}, { redact: [] });
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const rawUrl = req.url ?? '/';
     const ctx: RequestContext = {
@@ -68,7 +72,7 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
       const code = ctx.errorCode;
       const category = code === undefined ? undefined : DENIAL_CATEGORY[code];
       if (category !== undefined) {
-        logger.info(
+        lines.info(
           { category, requestId: ctx.requestId, tenantId, decision: 'deny', reason: code, method: req.method, path },
           'request denied',
         );
@@ -86,7 +90,7 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
       // Assigned, not spread: one object per request line, and absent fields stay absent.
       if (ctx.traceId !== undefined) line.traceId = ctx.traceId;
       if (code !== undefined) line.code = code;
-      logger.info(line, 'request');
+      lines.info(line, 'request');
     });
     next();
   };

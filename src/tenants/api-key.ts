@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** SPEC §4: keys are stored only as the SHA-256 hex of the key. */
 export function hashApiKey(apiKey: string): string {
-  return createHash('sha256').update(apiKey, 'utf8').digest('hex');
+  // One-shot: no Hash object per request (the string is hashed as UTF-8).
+  return hash('sha256', apiKey, 'hex');
 }
 
 /** 256 bits of randomness; the prefix lets secret scanners recognise a leaked key. */
