@@ -13,7 +13,8 @@ export function within<T>(p: Promise<T>, ms: number, what = 'answer'): Promise<T
         clearTimeout(timer);
         resolve(value);
       },
-      (err: unknown) => {
+      // The store's own error, passed on unchanged.
+      (err: Error) => {
         clearTimeout(timer);
         reject(err);
       },
