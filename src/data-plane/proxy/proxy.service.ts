@@ -46,6 +46,10 @@ interface Exchange {
   clientGone: boolean;
 }
 
+/** Where a proxied request keeps its Exchange, for http-proxy's process-wide events to find. */
+const EXCHANGE = Symbol('exchange');
+type ProxiedRequest = IncomingMessage & { [EXCHANGE]?: Exchange };
+
 /**
  * Streams an authorized request to the tenant's upstream with http-proxy: neither body is buffered,
  * the body limit is enforced by Content-Length and while streaming, and every failure becomes the
@@ -56,7 +60,6 @@ export class ProxyService implements OnApplicationShutdown {
   private readonly proxy = httpProxy.createProxyServer({});
   private readonly agents = new UpstreamAgents();
   private readonly targets = new WeakMap<Tenant, UpstreamTarget>();
-  private readonly exchanges = new WeakMap<IncomingMessage, Exchange>();
   private readonly trust: TrustProxy;
 
   constructor(
@@ -65,16 +68,16 @@ export class ProxyService implements OnApplicationShutdown {
     @Inject(Metrics) private readonly metrics: Metrics,
   ) {
     this.trust = compileTrustProxy(config.trustProxy);
-    this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: IncomingMessage) => {
-      const exchange = this.exchanges.get(req);
+    this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: ProxiedRequest) => {
+      const exchange = req[EXCHANGE];
       if (exchange === undefined) return;
       exchange.upstreamReq = proxyReq;
       exchange.sentAt = performance.now();
       // http-proxy aborts a timed-out request with a generic socket error: remember why.
       proxyReq.once('timeout', () => (exchange.timedOut = true));
     });
-    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse) => {
-      const exchange = this.exchanges.get(req);
+    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, req: ProxiedRequest, res: ServerResponse) => {
+      const exchange = req[EXCHANGE];
       if (exchange !== undefined) {
         // Time to the upstream's response headers; an upstream 5xx passes through and counts as its error.
         exchange.target.latency.observe(performance.now() - exchange.sentAt);
@@ -94,7 +97,7 @@ export class ProxyService implements OnApplicationShutdown {
   }
 
   /** `ctx` has passed the pipeline: its tenant and normalized path are set. */
-  forward(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+  forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext): void {
     const tenant = ctx.tenant!;
     const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
     const declared = req.headers['content-length'];
@@ -120,7 +123,9 @@ export class ProxyService implements OnApplicationShutdown {
     req.url = forwardPath + (ctx.query ?? '');
 
     const exchange: Exchange = { target, sentAt: performance.now(), timedOut: false, failed: false, errorCounted: false, clientGone: false };
-    this.exchanges.set(req, exchange);
+    // A property, not a WeakMap: every request's entry in a long-lived WeakMap outlives two young
+    // collections and is promoted (profiles: 1.7 MB promoted per scavenge, ten times the pause).
+    req[EXCHANGE] = exchange;
     this.proxy.web(req, res, target.options, (err) => {
       // A transport error (refused, reset, timed out): the upstream failed, whether or not a response had started.
       if (!exchange.failed) this.countError(exchange);
@@ -136,7 +141,9 @@ export class ProxyService implements OnApplicationShutdown {
       exchange.upstreamReq?.destroy();
     });
 
-    if (declared === undefined && limit < Number.MAX_SAFE_INTEGER) {
+    // Without Content-Length only a chunked body can come (RFC 9112 §6.3: a request with neither
+    // header has none), so a GET costs no counting listener.
+    if (declared === undefined && req.headers['transfer-encoding'] !== undefined && limit < Number.MAX_SAFE_INTEGER) {
       let received = 0;
       const onData = (chunk: Buffer) => {
         received += chunk.length;
