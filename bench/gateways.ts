@@ -171,6 +171,7 @@ export async function startRedisServer(registry: ChildRegistry, cpu: number | nu
     const url = `redis://127.0.0.1:${port}`;
     if (await answersPing(url, () => child.running)) return { child, url, port };
     await child.stop();
+    if (child.proc.exitCode === 127) throw new Error('redis-server is not on PATH: install it (apt-get install redis-server), or run BENCH_ONLY=A');
     // The port can be taken between probing and binding: try another.
     if (attempt >= 3) throw new Error(`redis-server did not start:\n${child.stderr}`);
   }

@@ -17,6 +17,8 @@ export interface MemoryResult {
   beforeBytes: number;
   peakBytes: number;
   growthBytes: number;
+  /** VmRSS one second after the test: tells memory still held from memory not yet returned. */
+  afterBytes: number;
   limitBytes: number;
   pass: boolean;
   durationS: number;
@@ -117,7 +119,9 @@ async function measure(target: Target, test: string, detail: string, limitBytes:
   const durationS = (performance.now() - started) / 1000;
   const { peakBytes } = sampler.stop();
   const growthBytes = Math.max(0, peakBytes - beforeBytes);
-  return { test, detail, beforeBytes, peakBytes, growthBytes, limitBytes, pass: failure === null && growthBytes < limitBytes, durationS, failure };
+  await sleep(1000);
+  const afterBytes = rssBytes(target.pid);
+  return { test, detail, beforeBytes, peakBytes, growthBytes, afterBytes, limitBytes, pass: failure === null && growthBytes < limitBytes, durationS, failure };
 }
 
 export interface MemoryPlan {

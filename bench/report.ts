@@ -83,13 +83,13 @@ export function throughputTable(rows: SummaryRow[]): string[] {
 
 function memoryTable(results: MemoryResult[], gateway: string): string[] {
   return [
-    `## Memory (${gateway})`,
+    `## Memory: ${gateway}`,
     '',
-    '| test | how | RSS before MiB | peak MiB | growth MiB | target | time s |',
-    '|---|---|---:|---:|---:|---|---:|',
+    '| test | how | RSS before MiB | peak MiB | growth MiB | 1 s after MiB | target | time s |',
+    '|---|---|---:|---:|---:|---:|---|---:|',
     ...results.map(
       (m) =>
-        `| ${m.test} | ${m.detail} | ${f(m.beforeBytes / MIB, 1)} | ${f(m.peakBytes / MIB, 1)} | ${f(m.growthBytes / MIB, 1)} | < ${m.limitBytes / MIB} MiB: ${verdict(m.pass)}${m.failure ? ` (${m.failure})` : ''} | ${f(m.durationS, 1)} |`,
+        `| ${m.test} | ${m.detail} | ${f(m.beforeBytes / MIB, 1)} | ${f(m.peakBytes / MIB, 1)} | ${f(m.growthBytes / MIB, 1)} | ${f(m.afterBytes / MIB, 1)} | < ${m.limitBytes / MIB} MiB: ${verdict(m.pass)}${m.failure ? ` (${m.failure})` : ''} | ${f(m.durationS, 1)} |`,
     ),
     '',
   ];
@@ -122,6 +122,7 @@ function legend(meta: ReportMeta): string[] {
     '- **req/s, p50, p99, CPU**: medians over the measured rounds. **× baseline**: median over rounds of req/s ÷ the baseline\'s req/s in the same round.',
     '- **CPU µs/req**: utime+stime of the proxy process over the run ÷ requests completed. **CPU %**: of one core; near 100 means the proxy was the bottleneck, well below it means the load generator was.',
     '- **peak RSS**: highest VmRSS sampled every 100 ms during the measured rounds.',
+    '- **Memory**: growth = peak VmRSS during the test (sampled every 50 ms) minus VmRSS just before it; "1 s after" shows how much of it the process still holds.',
     '- Targets are judged at 50 connections. Any non-2xx or error makes the row **INVALID**.',
     '',
   ];
