@@ -78,9 +78,18 @@ export class MemoryBuckets {
     }
     const outcome = takeFrom(levelNow(held, nowUs, capacity, windowSeconds), nowUs, capacity, windowSeconds, cost);
     if (outcome.next !== null) {
+      const idleAtUs = nowUs + outcome.idleTtlMs * 1000;
+      if (held === undefined) {
+        held = { tokens: outcome.next.tokens, atUs: outcome.next.atUs, idleAtUs };
+      } else {
+        // Updated in place: one object per bucket, not one per request.
+        held.tokens = outcome.next.tokens;
+        held.atUs = outcome.next.atUs;
+        held.idleAtUs = idleAtUs;
+        this.buckets.delete(tenantId);
+      }
       // Re-inserted at the end: Map order is least recently taken first.
-      this.buckets.delete(tenantId);
-      this.buckets.set(tenantId, { ...outcome.next, idleAtUs: nowUs + outcome.idleTtlMs * 1000 });
+      this.buckets.set(tenantId, held);
       this.evict(nowUs);
     }
     return outcome.state;
@@ -93,9 +102,9 @@ export class MemoryBuckets {
   /** Drops idle buckets at the old end (a couple per take, so amortized O(1)), then any over the bound. */
   private evict(nowUs: number): void {
     let checked = 0;
-    for (const [id, bucket] of this.buckets) {
+    for (const id of this.buckets.keys()) {
       if (checked++ >= 2) break;
-      if (nowUs >= bucket.idleAtUs) this.buckets.delete(id);
+      if (nowUs >= this.buckets.get(id)!.idleAtUs) this.buckets.delete(id);
     }
     while (this.buckets.size > this.maxBuckets) {
       const oldest = this.buckets.keys().next().value as string;
