@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import { stateUnavailable, tenantMisconfigured } from '../errors/gateway-error';
-import { StoreUnavailableError, type Invalidation, type StateStore } from '../store/store.port';
+import { StoreUnavailableError, type Invalidation, type KeyLookup, type StateStore } from '../store/store.port';
 import { hashApiKey } from './api-key';
 import { LruCache } from './lru-cache';
+import { SingleFlight } from './single-flight';
 import type { LoadedTenant, ServedTenant, TenantRepository } from './tenant.repository';
 
 export interface ResolverOptions {
@@ -17,6 +18,8 @@ export interface ResolverOptions {
  * key hash -> tenant id (never kept past the key's expiry), tenant id -> validated tenant, and a
  * separate negative cache so a flood of unknown keys cannot evict the good ones.
  * While the store is down, stale entries are served (SPEC §10); with nothing cached it is a 503.
+ * Store reads are single-flight: however many requests miss on one key hash or tenant id at once
+ * (a hot entry going stale under load), one read goes to the store and they all share its answer.
  */
 export class TenantResolver {
   /** Key hash -> tenant id; the key's own expiry is the entry's hardExpiry. */
@@ -28,6 +31,9 @@ export class TenantResolver {
    * state, so its answer is used but not cached.
    */
   private epoch = 0;
+  /** The store read in flight per key hash / tenant id; cleared by invalidations along with the caches. */
+  private readonly keyReads = new SingleFlight<string, KeyLookup | null>();
+  private readonly tenantReads = new SingleFlight<string, LoadedTenant | null>();
 
   constructor(
     private readonly store: StateStore,
@@ -54,14 +60,12 @@ export class TenantResolver {
     const cached = this.tenants.get(tenantId, now);
     if (cached !== undefined && cached.freshUntil > now) return this.usable(cached.value);
     let loaded: LoadedTenant | null;
-    const epoch = this.epoch;
     try {
-      loaded = await this.repository.load(tenantId);
+      loaded = await this.tenantReads.run(tenantId, () => this.loadTenant(tenantId, now));
     } catch (err) {
       if (err instanceof StoreUnavailableError && cached !== undefined) return this.usable(cached.value);
-      throw this.mapStoreError(err);
+      throw stateUnavailable();
     }
-    if (epoch === this.epoch) this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
     // Outside the try: an invalid tenant is a 500 tenant_misconfigured, not a store failure (503).
     return this.usable(loaded);
   }
@@ -69,6 +73,7 @@ export class TenantResolver {
   /** Drops every cached answer (used when caches may be out of date). */
   invalidateAll(): void {
     this.epoch++;
+    this.forgetReads();
     this.keys.clear();
     this.unknownKeys.clear();
     this.tenants.clear();
@@ -81,6 +86,7 @@ export class TenantResolver {
   invalidate(msg: Invalidation): void {
     if ('all' in msg) return this.invalidateAll();
     this.epoch++;
+    this.forgetReads();
     this.tenants.delete(msg.tenantId);
     this.keys.deleteWhere((tenantId) => tenantId === msg.tenantId);
     this.unknownKeys.clear();
@@ -92,29 +98,63 @@ export class TenantResolver {
     if (cached !== undefined && cached.freshUntil > now) return cached.value;
     const unknown = this.unknownKeys.get(hash, now);
     if (unknown !== undefined && unknown.freshUntil > now) return null;
-    const epoch = this.epoch;
+    let found: KeyLookup | null;
     try {
-      const found = await this.store.lookupKey(hash);
-      const current = epoch === this.epoch;
-      if (found === null) {
-        if (current) {
-          this.keys.delete(hash);
-          this.unknownKeys.set(hash, true, now + this.options.ttlMs);
-        }
-        return null;
-      }
-      if (current) {
-        this.keys.set(hash, found.tenantId, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
-        this.unknownKeys.delete(hash);
-      }
-      return found.tenantId;
+      found = await this.keyReads.run(hash, () => this.readKey(hash, now));
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
         if (cached !== undefined) return cached.value;
         if (unknown !== undefined) return null;
       }
-      throw this.mapStoreError(err);
+      throw stateUnavailable();
     }
+    if (found === null) return null;
+    // A shared read may have started before this request: a key that had expired by the time the
+    // request arrived is refused, exactly as the cache refuses it.
+    if (found.expiresAtMs !== null && found.expiresAtMs <= now) return null;
+    return found.tenantId;
+  }
+
+  /**
+   * The one store read of a key hash that concurrent requests share; caches its answer unless an
+   * invalidation arrived while it was in flight.
+   */
+  private async readKey(hash: string, now: number): Promise<KeyLookup | null> {
+    const epoch = this.epoch;
+    let found: KeyLookup | null;
+    try {
+      found = await this.store.lookupKey(hash);
+    } catch (err) {
+      throw this.reported(err);
+    }
+    if (epoch !== this.epoch) return found;
+    if (found === null) {
+      this.keys.delete(hash);
+      this.unknownKeys.set(hash, true, now + this.options.ttlMs);
+    } else {
+      this.keys.set(hash, found.tenantId, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
+      this.unknownKeys.delete(hash);
+    }
+    return found;
+  }
+
+  /** The one load of a tenant that concurrent requests share; cached like readKey's answer. */
+  private async loadTenant(tenantId: string, now: number): Promise<LoadedTenant | null> {
+    const epoch = this.epoch;
+    let loaded: LoadedTenant | null;
+    try {
+      loaded = await this.repository.load(tenantId);
+    } catch (err) {
+      throw this.reported(err);
+    }
+    if (epoch === this.epoch) this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
+    return loaded;
+  }
+
+  /** A request arriving after an invalidation must not get an answer read before it. */
+  private forgetReads(): void {
+    this.keyReads.clear();
+    this.tenantReads.clear();
   }
 
   private usable(loaded: LoadedTenant | null): ServedTenant | null {
@@ -122,9 +162,12 @@ export class TenantResolver {
     return loaded;
   }
 
-  private mapStoreError(err: unknown): Error {
-    if (err instanceof StoreUnavailableError) return stateUnavailable();
-    this.logger.error({ category: 'system', err }, 'tenant lookup failed');
-    return stateUnavailable();
+  /**
+   * Logs a store failure the adapter did not classify (once per shared read, not once per request
+   * waiting on it) and hands it on; every waiting request turns it into its own 503.
+   */
+  private reported(err: unknown): unknown {
+    if (!(err instanceof StoreUnavailableError)) this.logger.error({ category: 'system', err }, 'tenant lookup failed');
+    return err;
   }
 }
