@@ -25,6 +25,15 @@ export class SingleFlight<K, V> {
     return started;
   }
 
+  /**
+   * Starts `read()` for `key` unless a read is in flight, for nobody to wait on: its failure stops
+   * here (the read reports what needs reporting), while callers joining it meanwhile still get it.
+   */
+  start(key: K, read: () => Promise<V>): void {
+    if (this.inFlight.has(key)) return;
+    this.run(key, read).catch(() => undefined);
+  }
+
   /** Later callers start new reads; the reads already in flight still answer the callers holding them. */
   clear(): void {
     this.inFlight.clear();

@@ -2,12 +2,18 @@ import type { Logger } from 'pino';
 import { stateUnavailable, tenantMisconfigured } from '../errors/gateway-error';
 import { StoreUnavailableError, type Invalidation, type KeyLookup, type StateStore } from '../store/store.port';
 import { hashApiKey } from './api-key';
-import { LruCache } from './lru-cache';
+import { LruCache, type CacheEntry } from './lru-cache';
 import { SingleFlight } from './single-flight';
 import type { LoadedTenant, ServedTenant, TenantRepository } from './tenant.repository';
 
 export interface ResolverOptions {
   ttlMs: number;
+  /**
+   * Within this long of an entry's freshness running out, a request served from it also starts
+   * refreshing it in the background, so that a hot entry is renewed before anyone has to wait for
+   * the store. 0 (the default): entries are read again only once stale.
+   */
+  refreshAheadMs?: number;
   maxTenants?: number;
   maxKeys?: number;
   maxUnknownKeys?: number;
@@ -20,7 +26,15 @@ export interface ResolverOptions {
  * While the store is down, stale entries are served (SPEC §10); with nothing cached it is a 503.
  * Store reads are single-flight: however many requests miss on one key hash or tenant id at once
  * (a hot entry going stale under load), one read goes to the store and they all share its answer.
+ * With refreshAheadMs, an entry in use is renewed in the background shortly before it goes stale;
+ * it is never served stale for that (SPEC §6: a change written into Redis shows within the TTL).
  */
+/**
+ * The refresh-ahead window the gateway runs with: the last fifth of TENANT_CACHE_TTL_MS. A hot entry
+ * is then read about every 0.8 TTL instead of every TTL, and no answer is older than the TTL.
+ */
+export const refreshAheadFor = (ttlMs: number): number => Math.floor(ttlMs / 5);
+
 export class TenantResolver {
   /** Key hash -> tenant id; the key's own expiry is the entry's hardExpiry. */
   private readonly keys: LruCache<string, string>;
@@ -34,6 +48,7 @@ export class TenantResolver {
   /** The store read in flight per key hash / tenant id; cleared by invalidations along with the caches. */
   private readonly keyReads = new SingleFlight<string, KeyLookup | null>();
   private readonly tenantReads = new SingleFlight<string, LoadedTenant | null>();
+  private readonly refreshAheadMs: number;
 
   constructor(
     private readonly store: StateStore,
@@ -44,6 +59,7 @@ export class TenantResolver {
     this.keys = new LruCache(options.maxKeys ?? 100_000);
     this.unknownKeys = new LruCache(options.maxUnknownKeys ?? 10_000);
     this.tenants = new LruCache(options.maxTenants ?? 10_000);
+    this.refreshAheadMs = options.refreshAheadMs ?? 0;
   }
 
   /** The tenant of an API key, or null for an unknown key. Throws GatewayError 500/503. */
@@ -58,7 +74,10 @@ export class TenantResolver {
   /** The tenant with this id (cached), or null. Throws GatewayError 500/503. */
   async resolveTenant(tenantId: string, now = Date.now()): Promise<ServedTenant | null> {
     const cached = this.tenants.get(tenantId, now);
-    if (cached !== undefined && cached.freshUntil > now) return this.usable(cached.value);
+    if (cached !== undefined && cached.freshUntil > now) {
+      if (this.dueForRefresh(cached, now)) this.tenantReads.start(tenantId, () => this.loadTenant(tenantId, now));
+      return this.usable(cached.value);
+    }
     let loaded: LoadedTenant | null;
     try {
       loaded = await this.tenantReads.run(tenantId, () => this.loadTenant(tenantId, now));
@@ -95,9 +114,15 @@ export class TenantResolver {
   /** The tenant id an API key hash maps to, or null for an unknown key. */
   private async lookupKey(hash: string, now: number): Promise<string | null> {
     const cached = this.keys.get(hash, now);
-    if (cached !== undefined && cached.freshUntil > now) return cached.value;
+    if (cached !== undefined && cached.freshUntil > now) {
+      if (this.dueForRefresh(cached, now)) this.keyReads.start(hash, () => this.readKey(hash, now));
+      return cached.value;
+    }
     const unknown = this.unknownKeys.get(hash, now);
-    if (unknown !== undefined && unknown.freshUntil > now) return null;
+    if (unknown !== undefined && unknown.freshUntil > now) {
+      if (this.dueForRefresh(unknown, now)) this.keyReads.start(hash, () => this.readKey(hash, now));
+      return null;
+    }
     let found: KeyLookup | null;
     try {
       found = await this.keyReads.run(hash, () => this.readKey(hash, now));
@@ -149,6 +174,11 @@ export class TenantResolver {
     }
     if (epoch === this.epoch) this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
     return loaded;
+  }
+
+  /** A fresh entry close enough to going stale that a request using it renews it in the background. */
+  private dueForRefresh(entry: CacheEntry<unknown>, now: number): boolean {
+    return entry.freshUntil - this.refreshAheadMs <= now;
   }
 
   /** A request arriving after an invalidation must not get an answer read before it. */

@@ -74,4 +74,22 @@ describe('SingleFlight', () => {
     await expect(Promise.all([fresh, joined])).resolves.toEqual(['new', 'new']);
     expect(flights.size).toBe(0);
   });
+
+  it('start() runs a read nobody waits on: callers may join it, and its failure goes nowhere', async () => {
+    const flights = new SingleFlight<string, string>();
+    const reply = deferred<string>();
+    const read = jest.fn(() => reply.promise);
+
+    flights.start('a', read);
+    flights.start('a', read);
+    const joined = flights.run('a', read);
+    expect(read).toHaveBeenCalledTimes(1);
+    reply.resolve('answer');
+    await expect(joined).resolves.toBe('answer');
+
+    flights.start('a', () => Promise.reject(new Error('store down')));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(flights.size).toBe(0);
+  });
 });

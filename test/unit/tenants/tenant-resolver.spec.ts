@@ -530,6 +530,144 @@ describe('TenantResolver', () => {
     });
   });
 
+  describe('refreshing ahead (refreshAheadMs)', () => {
+    const AHEAD_MS = 200;
+    const setupAhead = (options: Partial<ResolverOptions> = {}) => setup({ refreshAheadMs: AHEAD_MS, ...options });
+
+    it('serves a request close to the end of the freshness from the cache and starts one background refresh of each', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme', { name: 'Before' });
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      await addTenant(store, 'acme', { name: 'After' });
+      store.resetReads();
+
+      advance(TTL_MS - AHEAD_MS - 1);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('Before');
+      expect(store.reads).toEqual({ lookupKey: 0, getTenant: 0 });
+
+      advance(1);
+      const lookupReply = gate();
+      const tenantReply = gate();
+      store.holdLookup = lookupReply.promise;
+      store.hold = tenantReply.promise;
+      const served: unknown[] = [];
+      for (let i = 0; i < 50; i++) void resolver.resolveApiKey('acme-key').then((s) => served.push(s?.tenant.name));
+      // Answered while both refreshes are still on their way: nobody waited for the store.
+      await settle(() => served.length === 50);
+      expect(served).toEqual(Array(50).fill('Before'));
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+
+      lookupReply.release();
+      tenantReply.release();
+      store.holdLookup = store.hold = null;
+      await settle(() => false);
+      // Renewed from the refresh's start: still fresh where the old entries would have gone stale.
+      advance(AHEAD_MS);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('After');
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+    });
+
+    it('never serves an entry past its freshness: once stale, the request waits for the store as before', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme', { name: 'Before' });
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      await addTenant(store, 'acme', { name: 'After' });
+      store.resetReads();
+
+      advance(TTL_MS);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('After');
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+    });
+
+    it('renews an unknown key too, so a key written into the store is picked up by the refresh', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme');
+      await expect(resolver.resolveApiKey('late-key')).resolves.toBeNull();
+      await addKey(store, 'acme', 'late-key');
+
+      advance(TTL_MS - AHEAD_MS);
+      await expect(resolver.resolveApiKey('late-key')).resolves.toBeNull();
+      await settle(() => false);
+      expect((await resolver.resolveApiKey('late-key'))?.tenant.id).toBe('acme');
+    });
+
+    it('a refresh that fails is not seen by the request, and the entry keeps being served while fresh, then stale', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme');
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      store.down = true;
+      store.resetReads();
+
+      advance(TTL_MS - AHEAD_MS);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.id).toBe('acme');
+      await settle(() => false);
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+      advance(AHEAD_MS - 1);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.id).toBe('acme');
+      advance(TTL_MS * 10);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.id).toBe('acme');
+    });
+
+    it('a refresh failing with an unexpected error is logged once and leaves the request served', async () => {
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+      const store = new FaultyStore();
+      const repository = new TenantRepository(store, logger, { jwksAllowHttp: false });
+      const resolver = new TenantResolver(store, repository, logger, { ttlMs: TTL_MS, refreshAheadMs: AHEAD_MS });
+      await addTenant(store, 'acme');
+      await resolver.resolveTenant('acme');
+      store.unexpected = new TypeError('boom');
+
+      advance(TTL_MS - AHEAD_MS);
+      expect((await resolver.resolveTenant('acme'))?.tenant.id).toBe('acme');
+      await settle(() => lines.length > 0);
+      expect(lines.filter((l) => l.msg === 'tenant lookup failed')).toHaveLength(1);
+    });
+
+    it('never serves a key past its expiry, refresh or not', async () => {
+      const { store, resolver } = setupAhead({ ttlMs: 3_600_000, refreshAheadMs: 3_600_000 });
+      await addTenant(store, 'acme');
+      await addKey(store, 'acme', 'short-lived', Date.now() + 50);
+
+      expect((await resolver.resolveApiKey('short-lived'))?.tenant.id).toBe('acme');
+      advance(49);
+      expect((await resolver.resolveApiKey('short-lived'))?.tenant.id).toBe('acme');
+      await settle(() => false);
+      expect(store.reads.lookupKey).toBe(2); // the second request was in the window: it renewed the mapping
+
+      advance(1);
+      store.down = true;
+      expect((await gatewayErrorOf(() => resolver.resolveApiKey('short-lived'))).code).toBe('state_unavailable');
+      store.down = false;
+      await expect(resolver.resolveApiKey('short-lived')).resolves.toBeNull();
+    });
+
+    it('drops an invalidated entry instead of serving it while it is refreshed', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme', { name: 'Before' });
+      const keyId = await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      advance(TTL_MS - AHEAD_MS);
+      // A refresh starts and is still on its way when the key is revoked.
+      const reply = gate();
+      store.holdLookup = reply.promise;
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('Before');
+      store.holdLookup = null;
+
+      await store.removeKey('acme', keyId);
+      resolver.invalidate({ tenantId: 'acme' });
+
+      await expect(resolver.resolveApiKey('acme-key')).resolves.toBeNull();
+      reply.release();
+      await settle(() => false);
+      // The refresh read before the invalidation did not put the revoked key back.
+      await expect(resolver.resolveApiKey('acme-key')).resolves.toBeNull();
+    });
+  });
+
   describe('bounds', () => {
     it('bounds the negative cache separately: a flood of unknown keys does not evict a good key', async () => {
       const { store, resolver } = setup({ maxKeys: 2, maxUnknownKeys: 2 });
