@@ -10,7 +10,7 @@ import type { StoreLog } from './store/redis/redis.client';
 import { createStateStore } from './store/store.factory';
 import { STATE_STORE, type StateStore } from './store/store.port';
 import { CacheInvalidator } from './tenants/cache-invalidator';
-import { TenantResolver } from './tenants/tenant-resolver';
+import { refreshAheadFor, TenantResolver } from './tenants/tenant-resolver';
 import { TenantRepository } from './tenants/tenant.repository';
 import { TenantsFileLoader } from './tenants/tenants-file.loader';
 
@@ -93,7 +93,10 @@ export class CoreModule {
           provide: TenantResolver,
           inject: [STATE_STORE, TenantRepository],
           useFactory: (store: StateStore, repository: TenantRepository) =>
-            new TenantResolver(store, repository, logger, { ttlMs: config.tenantCacheTtlMs }),
+            new TenantResolver(store, repository, logger, {
+              ttlMs: config.tenantCacheTtlMs,
+              refreshAheadMs: refreshAheadFor(config.tenantCacheTtlMs),
+            }),
         },
         CacheInvalidator,
         {

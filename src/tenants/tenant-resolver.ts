@@ -1,12 +1,19 @@
 import type { Logger } from 'pino';
 import { stateUnavailable, tenantMisconfigured } from '../errors/gateway-error';
-import { StoreUnavailableError, type Invalidation, type StateStore } from '../store/store.port';
+import { StoreUnavailableError, type Invalidation, type KeyLookup, type StateStore } from '../store/store.port';
 import { hashApiKey } from './api-key';
-import { LruCache } from './lru-cache';
+import { LruCache, type CacheEntry } from './lru-cache';
+import { SingleFlight } from './single-flight';
 import type { LoadedTenant, ServedTenant, TenantRepository } from './tenant.repository';
 
 export interface ResolverOptions {
   ttlMs: number;
+  /**
+   * Within this long of an entry's freshness running out, a request served from it also starts
+   * refreshing it in the background, so that a hot entry is renewed before anyone has to wait for
+   * the store. 0 (the default): entries are read again only once stale.
+   */
+  refreshAheadMs?: number;
   maxTenants?: number;
   maxKeys?: number;
   maxUnknownKeys?: number;
@@ -17,7 +24,17 @@ export interface ResolverOptions {
  * key hash -> tenant id (never kept past the key's expiry), tenant id -> validated tenant, and a
  * separate negative cache so a flood of unknown keys cannot evict the good ones.
  * While the store is down, stale entries are served (SPEC §10); with nothing cached it is a 503.
+ * Store reads are single-flight: however many requests miss on one key hash or tenant id at once
+ * (a hot entry going stale under load), one read goes to the store and they all share its answer.
+ * With refreshAheadMs, an entry in use is renewed in the background shortly before it goes stale;
+ * it is never served stale for that (SPEC §6: a change written into Redis shows within the TTL).
  */
+/**
+ * The refresh-ahead window the gateway runs with: the last fifth of TENANT_CACHE_TTL_MS. A hot entry
+ * is then read about every 0.8 TTL instead of every TTL, and no answer is older than the TTL.
+ */
+export const refreshAheadFor = (ttlMs: number): number => Math.floor(ttlMs / 5);
+
 export class TenantResolver {
   /** Key hash -> tenant id; the key's own expiry is the entry's hardExpiry. */
   private readonly keys: LruCache<string, string>;
@@ -28,6 +45,10 @@ export class TenantResolver {
    * state, so its answer is used but not cached.
    */
   private epoch = 0;
+  /** The store read in flight per key hash / tenant id; cleared by invalidations along with the caches. */
+  private readonly keyReads = new SingleFlight<string, KeyLookup | null>();
+  private readonly tenantReads = new SingleFlight<string, LoadedTenant | null>();
+  private readonly refreshAheadMs: number;
 
   constructor(
     private readonly store: StateStore,
@@ -38,6 +59,7 @@ export class TenantResolver {
     this.keys = new LruCache(options.maxKeys ?? 100_000);
     this.unknownKeys = new LruCache(options.maxUnknownKeys ?? 10_000);
     this.tenants = new LruCache(options.maxTenants ?? 10_000);
+    this.refreshAheadMs = options.refreshAheadMs ?? 0;
   }
 
   /** The tenant of an API key, or null for an unknown key. Throws GatewayError 500/503. */
@@ -52,16 +74,17 @@ export class TenantResolver {
   /** The tenant with this id (cached), or null. Throws GatewayError 500/503. */
   async resolveTenant(tenantId: string, now = Date.now()): Promise<ServedTenant | null> {
     const cached = this.tenants.get(tenantId, now);
-    if (cached !== undefined && cached.freshUntil > now) return this.usable(cached.value);
+    if (cached !== undefined && cached.freshUntil > now) {
+      if (this.dueForRefresh(cached, now)) this.tenantReads.start(tenantId, () => this.loadTenant(tenantId, now));
+      return this.usable(cached.value);
+    }
     let loaded: LoadedTenant | null;
-    const epoch = this.epoch;
     try {
-      loaded = await this.repository.load(tenantId);
+      loaded = await this.tenantReads.run(tenantId, () => this.loadTenant(tenantId, now));
     } catch (err) {
       if (err instanceof StoreUnavailableError && cached !== undefined) return this.usable(cached.value);
-      throw this.mapStoreError(err);
+      throw stateUnavailable();
     }
-    if (epoch === this.epoch) this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
     // Outside the try: an invalid tenant is a 500 tenant_misconfigured, not a store failure (503).
     return this.usable(loaded);
   }
@@ -69,6 +92,7 @@ export class TenantResolver {
   /** Drops every cached answer (used when caches may be out of date). */
   invalidateAll(): void {
     this.epoch++;
+    this.forgetReads();
     this.keys.clear();
     this.unknownKeys.clear();
     this.tenants.clear();
@@ -81,6 +105,7 @@ export class TenantResolver {
   invalidate(msg: Invalidation): void {
     if ('all' in msg) return this.invalidateAll();
     this.epoch++;
+    this.forgetReads();
     this.tenants.delete(msg.tenantId);
     this.keys.deleteWhere((tenantId) => tenantId === msg.tenantId);
     this.unknownKeys.clear();
@@ -89,32 +114,77 @@ export class TenantResolver {
   /** The tenant id an API key hash maps to, or null for an unknown key. */
   private async lookupKey(hash: string, now: number): Promise<string | null> {
     const cached = this.keys.get(hash, now);
-    if (cached !== undefined && cached.freshUntil > now) return cached.value;
+    if (cached !== undefined && cached.freshUntil > now) {
+      if (this.dueForRefresh(cached, now)) this.keyReads.start(hash, () => this.readKey(hash, now));
+      return cached.value;
+    }
     const unknown = this.unknownKeys.get(hash, now);
-    if (unknown !== undefined && unknown.freshUntil > now) return null;
-    const epoch = this.epoch;
+    if (unknown !== undefined && unknown.freshUntil > now) {
+      if (this.dueForRefresh(unknown, now)) this.keyReads.start(hash, () => this.readKey(hash, now));
+      return null;
+    }
+    let found: KeyLookup | null;
     try {
-      const found = await this.store.lookupKey(hash);
-      const current = epoch === this.epoch;
-      if (found === null) {
-        if (current) {
-          this.keys.delete(hash);
-          this.unknownKeys.set(hash, true, now + this.options.ttlMs);
-        }
-        return null;
-      }
-      if (current) {
-        this.keys.set(hash, found.tenantId, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
-        this.unknownKeys.delete(hash);
-      }
-      return found.tenantId;
+      found = await this.keyReads.run(hash, () => this.readKey(hash, now));
     } catch (err) {
       if (err instanceof StoreUnavailableError) {
         if (cached !== undefined) return cached.value;
         if (unknown !== undefined) return null;
       }
-      throw this.mapStoreError(err);
+      throw stateUnavailable();
     }
+    if (found === null) return null;
+    // A shared read may have started before this request: a key that had expired by the time the
+    // request arrived is refused, exactly as the cache refuses it.
+    if (found.expiresAtMs !== null && found.expiresAtMs <= now) return null;
+    return found.tenantId;
+  }
+
+  /**
+   * The one store read of a key hash that concurrent requests share; caches its answer unless an
+   * invalidation arrived while it was in flight.
+   */
+  private async readKey(hash: string, now: number): Promise<KeyLookup | null> {
+    const epoch = this.epoch;
+    let found: KeyLookup | null;
+    try {
+      found = await this.store.lookupKey(hash);
+    } catch (err) {
+      throw this.reported(err);
+    }
+    if (epoch !== this.epoch) return found;
+    if (found === null) {
+      this.keys.delete(hash);
+      this.unknownKeys.set(hash, true, now + this.options.ttlMs);
+    } else {
+      this.keys.set(hash, found.tenantId, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
+      this.unknownKeys.delete(hash);
+    }
+    return found;
+  }
+
+  /** The one load of a tenant that concurrent requests share; cached like readKey's answer. */
+  private async loadTenant(tenantId: string, now: number): Promise<LoadedTenant | null> {
+    const epoch = this.epoch;
+    let loaded: LoadedTenant | null;
+    try {
+      loaded = await this.repository.load(tenantId);
+    } catch (err) {
+      throw this.reported(err);
+    }
+    if (epoch === this.epoch) this.tenants.set(tenantId, loaded, now + this.options.ttlMs);
+    return loaded;
+  }
+
+  /** A fresh entry close enough to going stale that a request using it renews it in the background. */
+  private dueForRefresh(entry: CacheEntry<unknown>, now: number): boolean {
+    return entry.freshUntil - this.refreshAheadMs <= now;
+  }
+
+  /** A request arriving after an invalidation must not get an answer read before it. */
+  private forgetReads(): void {
+    this.keyReads.clear();
+    this.tenantReads.clear();
   }
 
   private usable(loaded: LoadedTenant | null): ServedTenant | null {
@@ -122,9 +192,12 @@ export class TenantResolver {
     return loaded;
   }
 
-  private mapStoreError(err: unknown): Error {
-    if (err instanceof StoreUnavailableError) return stateUnavailable();
-    this.logger.error({ category: 'system', err }, 'tenant lookup failed');
-    return stateUnavailable();
+  /**
+   * Logs a store failure the adapter did not classify (once per shared read, not once per request
+   * waiting on it) and hands it on; every waiting request turns it into its own 503.
+   */
+  private reported(err: unknown): unknown {
+    if (!(err instanceof StoreUnavailableError)) this.logger.error({ category: 'system', err }, 'tenant lookup failed');
+    return err;
   }
 }

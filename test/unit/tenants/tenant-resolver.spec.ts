@@ -19,22 +19,30 @@ class FaultyStore extends MemoryStore {
   /** When set, reads throw this instead (an error the adapter did not classify). */
   unexpected: Error | null = null;
   reads = { lookupKey: 0, getTenant: 0 };
-  /** When set, getTenant reads at once but answers only once this settles: a reply still on its way. */
+  /**
+   * When set as a read starts, the read looks at the data at once but answers only once this
+   * settles: a reply still on its way (`holdLookup` for key lookups, `hold` for tenant reads).
+   */
+  holdLookup: Promise<void> | null = null;
   hold: Promise<void> | null = null;
 
   override async lookupKey(hash: string): Promise<KeyLookup | null> {
     this.reads.lookupKey++;
+    const hold = this.holdLookup;
     if (this.unexpected) throw this.unexpected;
     if (this.down) throw new StoreUnavailableError();
-    return super.lookupKey(hash);
+    const found = await super.lookupKey(hash);
+    if (hold) await hold;
+    return found;
   }
 
   override async getTenant(id: string): Promise<string | null> {
     this.reads.getTenant++;
+    const hold = this.hold;
     if (this.unexpected) throw this.unexpected;
     if (this.down) throw new StoreUnavailableError();
     const raw = await super.getTenant(id);
-    if (this.hold) await this.hold;
+    if (hold) await hold;
     return raw;
   }
 
@@ -87,6 +95,23 @@ afterEach(() => {
 });
 
 const advance = (ms: number) => jest.setSystemTime(Date.now() + ms);
+
+/** A promise that settles only on release(): keeps a store reply on its way for as long as a test needs. */
+function gate(): { promise: Promise<void>; release: () => void } {
+  let release = (): void => undefined;
+  const promise = new Promise<void>((resolve) => (release = resolve));
+  return { promise, release };
+}
+
+/** Lets pending promise callbacks run until `done()` holds (bounded: a few dozen turns). */
+async function settle(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 50 && !done(); i++) await Promise.resolve();
+}
+
+/** `n` calls started at once, the way concurrent requests reach the resolver. */
+function concurrently<T>(n: number, call: () => Promise<T>): Promise<T[]> {
+  return Promise.all(Array.from({ length: n }, call));
+}
 
 describe('TenantResolver', () => {
   describe('resolving a key', () => {
@@ -288,6 +313,358 @@ describe('TenantResolver', () => {
       store.resetReads();
       expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('After');
       expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+    });
+  });
+
+  describe('concurrent requests (single-flight)', () => {
+    it('50 concurrent requests for a key nobody has cached make one key lookup and one tenant load', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme');
+      await addKey(store, 'acme', 'acme-key');
+
+      const served = await concurrently(50, () => resolver.resolveApiKey('acme-key'));
+
+      expect(served.map((s) => s?.tenant.id)).toEqual(Array(50).fill('acme'));
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+    });
+
+    it('50 concurrent requests when the cached entries go stale make one read of each, and all see the change', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme', { name: 'Before' });
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      await addTenant(store, 'acme', { name: 'After' });
+      store.resetReads();
+      advance(TTL_MS);
+
+      const served = await concurrently(50, () => resolver.resolveApiKey('acme-key'));
+
+      expect(served.map((s) => s?.tenant.name)).toEqual(Array(50).fill('After'));
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+      // The shared answer was cached.
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('After');
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+    });
+
+    it("concurrent requests with different keys of one tenant share the tenant's load", async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme');
+      const keys = ['key-a', 'key-b', 'key-c'];
+      for (const key of keys) await addKey(store, 'acme', key);
+
+      const served = await Promise.all(keys.flatMap((key) => [1, 2].map(() => resolver.resolveApiKey(key))));
+
+      expect(served.every((s) => s?.tenant.id === 'acme')).toBe(true);
+      expect(store.reads).toEqual({ lookupKey: keys.length, getTenant: 1 });
+    });
+
+    it('concurrent requests for an unknown key make one lookup, and the answer is cached as unknown', async () => {
+      const { store, resolver } = setup();
+
+      await expect(concurrently(20, () => resolver.resolveApiKey('nobody-key'))).resolves.toEqual(Array(20).fill(null));
+      expect(store.reads.lookupKey).toBe(1);
+      await expect(resolver.resolveApiKey('nobody-key')).resolves.toBeNull();
+      expect(store.reads.lookupKey).toBe(1);
+    });
+
+    it('concurrent requests for a tenant id make one load', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme');
+
+      const served = await concurrently(20, () => resolver.resolveTenant('acme'));
+
+      expect(served.every((s) => s?.tenant.id === 'acme')).toBe(true);
+      expect(store.reads.getTenant).toBe(1);
+    });
+
+    it('a failed read is shared by every request waiting on it, and the next request reads again', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme');
+      await addKey(store, 'acme', 'acme-key');
+      store.down = true;
+
+      const outcomes = await concurrently(50, () => gatewayErrorOf(() => resolver.resolveApiKey('acme-key')));
+
+      expect(outcomes.map((e) => `${e.status} ${e.code}`)).toEqual(Array(50).fill('503 state_unavailable'));
+      expect(store.reads.lookupKey).toBe(1);
+      store.down = false;
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.id).toBe('acme');
+      expect(store.reads).toEqual({ lookupKey: 2, getTenant: 1 });
+    });
+
+    it('a failed tenant load is shared too, and the next request loads again', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme');
+      store.unexpected = new TypeError('boom');
+
+      const outcomes = await concurrently(20, () => gatewayErrorOf(() => resolver.resolveTenant('acme')));
+
+      expect(outcomes.map((e) => e.code)).toEqual(Array(20).fill('state_unavailable'));
+      expect(store.reads.getTenant).toBe(1);
+      store.unexpected = null;
+      expect((await resolver.resolveTenant('acme'))?.tenant.id).toBe('acme');
+      expect(store.reads.getTenant).toBe(2);
+    });
+
+    it('while the store is down, every request sharing the failed read is served its stale entry', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme');
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      advance(TTL_MS * 10);
+      store.down = true;
+      store.resetReads();
+
+      const served = await concurrently(50, () => resolver.resolveApiKey('acme-key'));
+
+      expect(served.map((s) => s?.tenant.id)).toEqual(Array(50).fill('acme'));
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+    });
+
+    it('logs an unexpected store error once per shared read, not once per request', async () => {
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+      const store = new FaultyStore();
+      const resolver = new TenantResolver(store, new TenantRepository(store, logger, { jwksAllowHttp: false }), logger, { ttlMs: TTL_MS });
+      store.unexpected = new TypeError('boom');
+
+      const outcomes = await concurrently(20, () => gatewayErrorOf(() => resolver.resolveApiKey('any-key')));
+
+      expect(outcomes.map((e) => e.code)).toEqual(Array(20).fill('state_unavailable'));
+      expect(lines.filter((l) => l.msg === 'tenant lookup failed')).toHaveLength(1);
+    });
+
+    it('an invalid tenant is refused to every request sharing its load, each with its own error', async () => {
+      const { store, resolver } = setup();
+      await store.putTenant('broken', tenantJson('broken', { upstreamUrl: 'http://typo.test' }));
+      await addKey(store, 'broken', 'broken-key');
+
+      const errors = await concurrently(10, () => gatewayErrorOf(() => resolver.resolveApiKey('broken-key')));
+
+      expect(errors.map((e) => `${e.status} ${e.code}`)).toEqual(Array(10).fill('500 tenant_misconfigured'));
+      expect(new Set(errors).size).toBe(10);
+      expect(store.reads.getTenant).toBe(1);
+    });
+
+    it('a request arriving after an invalidation does not join the read in flight before it', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme', { name: 'Before' });
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      advance(TTL_MS);
+      store.resetReads();
+      // First read of the tenant: it sees the old state and its reply is held on its way.
+      const oldReply = gate();
+      store.hold = oldReply.promise;
+      const before = resolver.resolveTenant('acme');
+      await settle(() => store.reads.getTenant === 1);
+      expect(store.reads.getTenant).toBe(1);
+
+      await addTenant(store, 'acme', { name: 'After' });
+      resolver.invalidate({ tenantId: 'acme' });
+      const newReply = gate();
+      store.hold = newReply.promise;
+      const after = resolver.resolveTenant('acme');
+      await settle(() => store.reads.getTenant === 2);
+      // A read of its own, not the one started before the invalidation.
+      expect(store.reads.getTenant).toBe(2);
+
+      oldReply.release();
+      expect((await before)?.tenant.name).toBe('Before');
+      // The old read settling leaves the new one in place: a request now joins it.
+      const joining = resolver.resolveTenant('acme');
+      await settle(() => false);
+      expect(store.reads.getTenant).toBe(2);
+
+      newReply.release();
+      store.hold = null;
+      expect((await after)?.tenant.name).toBe('After');
+      expect((await joining)?.tenant.name).toBe('After');
+      // The new read was current: its answer is cached, the old one's was not.
+      expect((await resolver.resolveTenant('acme'))?.tenant.name).toBe('After');
+      expect(store.reads.getTenant).toBe(2);
+    });
+
+    it('a key lookup in flight across an invalidation is not joined by later requests either', async () => {
+      const { store, resolver } = setup();
+      await addTenant(store, 'acme');
+      const keyId = await addKey(store, 'acme', 'acme-key');
+      const oldReply = gate();
+      store.holdLookup = oldReply.promise;
+      const before = resolver.resolveApiKey('acme-key');
+      await settle(() => store.reads.lookupKey === 1);
+
+      await store.removeKey('acme', keyId);
+      resolver.invalidate({ tenantId: 'acme' });
+      store.holdLookup = null;
+      // The revoked key is refused at once, without waiting for the read that still names it.
+      let answer: unknown = 'still waiting';
+      const after = resolver.resolveApiKey('acme-key').then((served) => (answer = served));
+      await settle(() => answer !== 'still waiting');
+      expect(answer).toBeNull();
+      expect(store.reads.lookupKey).toBe(2);
+
+      oldReply.release();
+      await after;
+      expect((await before)?.tenant.id).toBe('acme');
+      await expect(resolver.resolveApiKey('acme-key')).resolves.toBeNull();
+      expect(store.reads.lookupKey).toBe(2);
+    });
+
+    it('refuses a key that expired before the request arrived, even when the read it joined found it', async () => {
+      const { store, resolver } = setup({ ttlMs: 3_600_000 });
+      await addTenant(store, 'acme');
+      await addKey(store, 'acme', 'short-lived', Date.now() + 50);
+      const reply = gate();
+      store.holdLookup = reply.promise;
+      const early = resolver.resolveApiKey('short-lived');
+      await settle(() => store.reads.lookupKey === 1);
+
+      advance(50);
+      const late = resolver.resolveApiKey('short-lived');
+      reply.release();
+
+      expect((await early)?.tenant.id).toBe('acme');
+      await expect(late).resolves.toBeNull();
+      expect(store.reads.lookupKey).toBe(1);
+    });
+  });
+
+  describe('refreshing ahead (refreshAheadMs)', () => {
+    const AHEAD_MS = 200;
+    const setupAhead = (options: Partial<ResolverOptions> = {}) => setup({ refreshAheadMs: AHEAD_MS, ...options });
+
+    it('serves a request close to the end of the freshness from the cache and starts one background refresh of each', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme', { name: 'Before' });
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      await addTenant(store, 'acme', { name: 'After' });
+      store.resetReads();
+
+      advance(TTL_MS - AHEAD_MS - 1);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('Before');
+      expect(store.reads).toEqual({ lookupKey: 0, getTenant: 0 });
+
+      advance(1);
+      const lookupReply = gate();
+      const tenantReply = gate();
+      store.holdLookup = lookupReply.promise;
+      store.hold = tenantReply.promise;
+      const served: unknown[] = [];
+      for (let i = 0; i < 50; i++) void resolver.resolveApiKey('acme-key').then((s) => served.push(s?.tenant.name));
+      // Answered while both refreshes are still on their way: nobody waited for the store.
+      await settle(() => served.length === 50);
+      expect(served).toEqual(Array(50).fill('Before'));
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+
+      lookupReply.release();
+      tenantReply.release();
+      store.holdLookup = store.hold = null;
+      await settle(() => false);
+      // Renewed from the refresh's start: still fresh where the old entries would have gone stale.
+      advance(AHEAD_MS);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('After');
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+    });
+
+    it('never serves an entry past its freshness: once stale, the request waits for the store as before', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme', { name: 'Before' });
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      await addTenant(store, 'acme', { name: 'After' });
+      store.resetReads();
+
+      advance(TTL_MS);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('After');
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+    });
+
+    it('renews an unknown key too, so a key written into the store is picked up by the refresh', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme');
+      await expect(resolver.resolveApiKey('late-key')).resolves.toBeNull();
+      await addKey(store, 'acme', 'late-key');
+
+      advance(TTL_MS - AHEAD_MS);
+      await expect(resolver.resolveApiKey('late-key')).resolves.toBeNull();
+      await settle(() => false);
+      expect((await resolver.resolveApiKey('late-key'))?.tenant.id).toBe('acme');
+    });
+
+    it('a refresh that fails is not seen by the request, and the entry keeps being served while fresh, then stale', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme');
+      await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      store.down = true;
+      store.resetReads();
+
+      advance(TTL_MS - AHEAD_MS);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.id).toBe('acme');
+      await settle(() => false);
+      expect(store.reads).toEqual({ lookupKey: 1, getTenant: 1 });
+      advance(AHEAD_MS - 1);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.id).toBe('acme');
+      advance(TTL_MS * 10);
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.id).toBe('acme');
+    });
+
+    it('a refresh failing with an unexpected error is logged once and leaves the request served', async () => {
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+      const store = new FaultyStore();
+      const repository = new TenantRepository(store, logger, { jwksAllowHttp: false });
+      const resolver = new TenantResolver(store, repository, logger, { ttlMs: TTL_MS, refreshAheadMs: AHEAD_MS });
+      await addTenant(store, 'acme');
+      await resolver.resolveTenant('acme');
+      store.unexpected = new TypeError('boom');
+
+      advance(TTL_MS - AHEAD_MS);
+      expect((await resolver.resolveTenant('acme'))?.tenant.id).toBe('acme');
+      await settle(() => lines.length > 0);
+      expect(lines.filter((l) => l.msg === 'tenant lookup failed')).toHaveLength(1);
+    });
+
+    it('never serves a key past its expiry, refresh or not', async () => {
+      const { store, resolver } = setupAhead({ ttlMs: 3_600_000, refreshAheadMs: 3_600_000 });
+      await addTenant(store, 'acme');
+      await addKey(store, 'acme', 'short-lived', Date.now() + 50);
+
+      expect((await resolver.resolveApiKey('short-lived'))?.tenant.id).toBe('acme');
+      advance(49);
+      expect((await resolver.resolveApiKey('short-lived'))?.tenant.id).toBe('acme');
+      await settle(() => false);
+      expect(store.reads.lookupKey).toBe(2); // the second request was in the window: it renewed the mapping
+
+      advance(1);
+      store.down = true;
+      expect((await gatewayErrorOf(() => resolver.resolveApiKey('short-lived'))).code).toBe('state_unavailable');
+      store.down = false;
+      await expect(resolver.resolveApiKey('short-lived')).resolves.toBeNull();
+    });
+
+    it('drops an invalidated entry instead of serving it while it is refreshed', async () => {
+      const { store, resolver } = setupAhead();
+      await addTenant(store, 'acme', { name: 'Before' });
+      const keyId = await addKey(store, 'acme', 'acme-key');
+      await resolver.resolveApiKey('acme-key');
+      advance(TTL_MS - AHEAD_MS);
+      // A refresh starts and is still on its way when the key is revoked.
+      const reply = gate();
+      store.holdLookup = reply.promise;
+      expect((await resolver.resolveApiKey('acme-key'))?.tenant.name).toBe('Before');
+      store.holdLookup = null;
+
+      await store.removeKey('acme', keyId);
+      resolver.invalidate({ tenantId: 'acme' });
+
+      await expect(resolver.resolveApiKey('acme-key')).resolves.toBeNull();
+      reply.release();
+      await settle(() => false);
+      // The refresh read before the invalidation did not put the revoked key back.
+      await expect(resolver.resolveApiKey('acme-key')).resolves.toBeNull();
     });
   });
 
