@@ -108,8 +108,10 @@ export function analyseRedisCost(stats: Map<string, number>, admitted: number, r
     }
   }
   const clientCommands = scriptRuns + lookups + others;
-  // A cached tenant costs nothing; its entries are re-read once per TTL while in use.
-  const allowedLookups = COMMANDS_PER_REFRESH * (Math.floor(runMs / TENANT_CACHE_TTL_MS) + 1);
+  // A cached tenant costs nothing; its entries in use are re-read in the background once they are
+  // four fifths of TENANT_CACHE_TTL_MS old (the gateway's refresh-ahead), so once per 4/5 TTL.
+  const refreshEveryMs = (TENANT_CACHE_TTL_MS * 4) / 5;
+  const allowedLookups = COMMANDS_PER_REFRESH * (Math.floor(runMs / refreshEveryMs) + 1);
   const problems: string[] = [];
   if (admitted === 0) problems.push('no request was counted');
   if (scriptRuns !== admitted) problems.push(`${scriptRuns} bucket script runs for ${admitted} admitted requests`);
