@@ -139,6 +139,7 @@ describe('DataPlaneDispatcher', () => {
     ['false', () => false],
     ['a promise of false', () => Promise.resolve(false)],
     ['an observable of false', () => of(false)],
+    ['a promise of an observable of false', () => Promise.resolve(of(false)) as unknown as Promise<boolean>],
   ])('answers a guard that returns %s with 403, as Nest does', async (_name, result) => {
     const trace = new Trace();
     const { d } = dispatcher(trace, [guard(trace, 'g1', result), guard(trace, 'g2', () => true)]);
@@ -149,9 +150,12 @@ describe('DataPlaneDispatcher', () => {
     expect(trace.caught[0]).toBeInstanceOf(ForbiddenException);
   });
 
-  it('goes on after a guard that returns an observable of true', async () => {
+  it.each([
+    ['an observable of true', () => of(true)],
+    ['a promise of an observable of true', () => Promise.resolve(of(true)) as unknown as Promise<boolean>],
+  ])('goes on after a guard that returns %s', async (_name, result) => {
     const trace = new Trace();
-    const { d } = dispatcher(trace, [guard(trace, 'g1', () => of(true)), guard(trace, 'g2', () => true)]);
+    const { d } = dispatcher(trace, [guard(trace, 'g1', result), guard(trace, 'g2', () => true)]);
     const { req, res } = exchange();
     d.handle(req, res);
     await trace.done;
