@@ -28,8 +28,11 @@ interface UpstreamTarget {
   /** This tenant's `gateway_upstream_latency_ms{upstream=origin}` and `gateway_upstream_errors_total` children. */
   latency: Histogram.Internal<'tenantId' | 'upstream'>;
   errors: Counter.Internal;
-  /** http-proxy's options for this target, built once: http-proxy copies them per request, never mutates them. */
-  options: httpProxy.ServerOptions;
+  /**
+   * `web()` of an http-proxy server of this target's own, created with its options: a call then
+   * passes none, which http-proxy would otherwise copy into a fresh object on every request.
+   */
+  web: WebWithCallback;
 }
 
 /** One proxied request's state, found from http-proxy's process-wide events. */
@@ -46,6 +49,9 @@ interface Exchange {
   clientGone: boolean;
 }
 
+/** http-proxy's `web(req, res, callback)` form (its types list only the one with options). */
+type WebWithCallback = (req: IncomingMessage, res: ServerResponse, callback: (err: Error) => void) => void;
+
 /** Where a proxied request keeps its Exchange, for http-proxy's process-wide events to find. */
 const EXCHANGE = Symbol('exchange');
 type ProxiedRequest = IncomingMessage & { [EXCHANGE]?: Exchange };
@@ -57,7 +63,6 @@ type ProxiedRequest = IncomingMessage & { [EXCHANGE]?: Exchange };
  */
 @Injectable()
 export class ProxyService implements OnApplicationShutdown {
-  private readonly proxy = httpProxy.createProxyServer({});
   private readonly agents = new UpstreamAgents();
   private readonly targets = new WeakMap<Tenant, UpstreamTarget>();
   private readonly trust: TrustProxy;
@@ -68,33 +73,35 @@ export class ProxyService implements OnApplicationShutdown {
     @Inject(Metrics) private readonly metrics: Metrics,
   ) {
     this.trust = compileTrustProxy(config.trustProxy);
-    this.proxy.on('proxyReq', (proxyReq: ClientRequest, req: ProxiedRequest) => {
-      const exchange = req[EXCHANGE];
-      if (exchange === undefined) return;
-      exchange.upstreamReq = proxyReq;
-      exchange.sentAt = performance.now();
-      // http-proxy aborts a timed-out request with a generic socket error: remember why.
-      proxyReq.once('timeout', () => (exchange.timedOut = true));
-    });
-    this.proxy.on('proxyRes', (proxyRes: IncomingMessage, req: ProxiedRequest, res: ServerResponse) => {
-      const exchange = req[EXCHANGE];
-      if (exchange !== undefined) {
-        // Time to the upstream's response headers; an upstream 5xx passes through and counts as its error.
-        exchange.target.latency.observe(performance.now() - exchange.sentAt);
-        if ((proxyRes.statusCode ?? 0) >= 500) this.countError(exchange);
-        // http-proxy pipes the body but ignores an upstream that goes away before its end: the client
-        // would wait for the rest forever. Cut its connection too, the only way to tell it mid-response.
-        proxyRes.once('close', () => {
-          if (proxyRes.complete || exchange.clientGone || exchange.failed) return;
-          this.countError(exchange);
-          const error = exchange.timedOut ? upstreamTimeout() : upstreamUnavailable();
-          this.fail(res, contextOf(req), exchange, error, new Error('upstream response cut short'));
-        });
-      }
-      stripResponseHopByHop(proxyRes.headers);
-      applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
-    });
   }
+
+  private readonly onProxyReq = (proxyReq: ClientRequest, req: ProxiedRequest): void => {
+    const exchange = req[EXCHANGE];
+    if (exchange === undefined) return;
+    exchange.upstreamReq = proxyReq;
+    exchange.sentAt = performance.now();
+    // http-proxy aborts a timed-out request with a generic socket error: remember why.
+    proxyReq.once('timeout', () => (exchange.timedOut = true));
+  };
+
+  private readonly onProxyRes = (proxyRes: IncomingMessage, req: ProxiedRequest, res: ServerResponse): void => {
+    const exchange = req[EXCHANGE];
+    if (exchange !== undefined) {
+      // Time to the upstream's response headers; an upstream 5xx passes through and counts as its error.
+      exchange.target.latency.observe(performance.now() - exchange.sentAt);
+      if ((proxyRes.statusCode ?? 0) >= 500) this.countError(exchange);
+      // http-proxy pipes the body but ignores an upstream that goes away before its end: the client
+      // would wait for the rest forever. Cut its connection too, the only way to tell it mid-response.
+      proxyRes.once('close', () => {
+        if (proxyRes.complete || exchange.clientGone || exchange.failed) return;
+        this.countError(exchange);
+        const error = exchange.timedOut ? upstreamTimeout() : upstreamUnavailable();
+        this.fail(res, contextOf(req), exchange, error, new Error('upstream response cut short'));
+      });
+    }
+    stripResponseHopByHop(proxyRes.headers);
+    applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
+  };
 
   /** `ctx` has passed the pipeline: its tenant and normalized path are set. */
   forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext): void {
@@ -126,7 +133,7 @@ export class ProxyService implements OnApplicationShutdown {
     // A property, not a WeakMap: every request's entry in a long-lived WeakMap outlives two young
     // collections and is promoted (profiles: 1.7 MB promoted per scavenge, ten times the pause).
     req[EXCHANGE] = exchange;
-    this.proxy.web(req, res, target.options, (err) => {
+    target.web(req, res, (err) => {
       // A transport error (refused, reset, timed out): the upstream failed, whether or not a response had started.
       if (!exchange.failed) this.countError(exchange);
       this.fail(res, ctx, exchange, exchange.timedOut ? upstreamTimeout() : upstreamUnavailable(), err);
@@ -158,7 +165,6 @@ export class ProxyService implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    this.proxy.close();
     this.agents.destroyAll();
   }
 
@@ -192,7 +198,7 @@ export class ProxyService implements OnApplicationShutdown {
       const url = new URL(tenant.upstreamBaseUrl);
       const secure = url.protocol === 'https:';
       const headers = { host: url.host };
-      const built: Omit<UpstreamTarget, 'options'> = {
+      const built: Omit<UpstreamTarget, 'web'> = {
         protocol: url.protocol,
         host: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port ? Number(url.port) : secure ? 443 : 80,
@@ -214,7 +220,10 @@ export class ProxyService implements OnApplicationShutdown {
         xfwd: false,
         proxyTimeout: this.config.upstreamTimeoutMs,
       };
-      target = Object.assign(built, { options });
+      const proxy = httpProxy.createProxyServer(options);
+      proxy.on('proxyReq', this.onProxyReq);
+      proxy.on('proxyRes', this.onProxyRes);
+      target = Object.assign(built, { web: proxy.web.bind(proxy) as WebWithCallback });
       this.targets.set(tenant, target);
     }
     return target;

@@ -14,10 +14,9 @@ const tenant = (rateLimit?: Tenant['rateLimit']): Tenant => ({
 });
 
 /** The embedded store, with takeToken replaced: for the store failures a real store cannot be made to have on cue. */
+/** A store whose bucket answers with `takeToken`, as a remote (Redis) store would: bounded by the budget. */
 function storeWhoseBucket(takeToken: () => Promise<BucketState>): StateStore {
-  const store = new MemoryStore();
-  store.takeToken = takeToken;
-  return store;
+  return Object.assign(new MemoryStore(), { kind: 'redis' as const, takeToken });
 }
 
 function limiter(store: StateStore, mode: 'open' | 'closed' = 'open'): { limiter: RateLimiter; metrics: Metrics } {
@@ -102,6 +101,22 @@ describe('RateLimiter', () => {
       jest.advanceTimersByTime(BUCKET_BUDGET_MS);
       await expect(pending).resolves.toMatchObject({ allowed: false, storeFailed: true });
     });
+  });
+
+  it('bounds a remote store by a timer, and the embedded store (which cannot stall) by none', async () => {
+    jest.useFakeTimers();
+    try {
+      const remote = limiter(storeWhoseBucket(() => new Promise<BucketState>(() => undefined))).limiter;
+      void remote.take(tenant());
+      expect(jest.getTimerCount()).toBe(1);
+      jest.clearAllTimers();
+      const embedded = limiter(new MemoryStore()).limiter;
+      const pending = embedded.take(tenant());
+      expect(jest.getTimerCount()).toBe(0);
+      await expect(pending).resolves.toMatchObject({ allowed: true, storeFailed: false });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   describe('peekOrLimit', () => {
