@@ -4,7 +4,7 @@ import { sendProblem } from '../errors/problem';
 import { contextOf } from '../observability/request-context';
 
 /**
- * Everything under /admin needs the admin token, including paths that do not exist: without it the
+ * Everything under /admin and /metrics needs the admin token, including paths that do not exist: without it the
  * answer is 401 before any body is read or any route is revealed. The controllers' AdminGuard checks
  * again, so a route never depends on this being mounted.
  */

@@ -3,7 +3,7 @@ import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JWTPayload, 
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.types';
 import { GatewayError, invalidJwt, jwksUnavailable, missingJwt, tenantMisconfigured } from '../errors/gateway-error';
 import type { IdpConfig, Tenant } from '../tenants/tenant.model';
-import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS } from '../tenants/tenant.validator';
+import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, MIN_RSA_BITS } from '../tenants/tenant.validator';
 import { JwksCache, JwksUnavailableError, type KeyResolver } from './jwks-cache';
 
 export interface VerifiedJwt {
@@ -96,12 +96,10 @@ async function verifyWithKeySet(token: string, keys: KeyResolver, options: JWTVe
   }
 }
 
-/** jose's minimum for RS* and PS* (it refuses smaller keys with a TypeError, not a JOSEError). */
-const MIN_RSA_BITS = 2048;
-
 /** Why jose would refuse to verify with this key, or undefined when it is usable. */
 function unusableReason(key: CryptoKey): string | undefined {
   const { modulusLength } = key.algorithm as { modulusLength?: unknown };
+  // jose's minimum for RS* and PS*: it refuses smaller keys with a TypeError, not a JOSEError.
   if (modulusLength !== undefined && (typeof modulusLength !== 'number' || modulusLength < MIN_RSA_BITS)) {
     return `the key set's key for this token is an RSA key under ${MIN_RSA_BITS} bits`;
   }

@@ -9,7 +9,7 @@ export type LogCategory = 'auth' | 'policy' | 'request' | 'admin' | 'system';
 
 /**
  * Secrets are redacted here, at the logger, whatever a call site passes: headers objects under any
- * of these keys never reach stdout. Call sites log paths without query strings (see request-log).
+ * of these keys never reach stdout. Call sites log paths without query strings (see request-context.middleware).
  */
 export const REDACTED_PATHS = [
   'apiKey',

@@ -20,6 +20,12 @@ export interface ResolverOptions {
 }
 
 /**
+ * The refresh-ahead window the gateway runs with: the last fifth of TENANT_CACHE_TTL_MS. A hot entry
+ * is then read about every 0.8 TTL instead of every TTL, and no answer is older than the TTL.
+ */
+export const refreshAheadFor = (ttlMs: number): number => Math.floor(ttlMs / 5);
+
+/**
  * API key -> tenant, with bounded in-process caches so a cached tenant costs no store round trip:
  * key hash -> tenant id (never kept past the key's expiry), tenant id -> validated tenant, and a
  * separate negative cache so a flood of unknown keys cannot evict the good ones.
@@ -29,12 +35,6 @@ export interface ResolverOptions {
  * With refreshAheadMs, an entry in use is renewed in the background shortly before it goes stale;
  * it is never served stale for that (SPEC §6: a change written into Redis shows within the TTL).
  */
-/**
- * The refresh-ahead window the gateway runs with: the last fifth of TENANT_CACHE_TTL_MS. A hot entry
- * is then read about every 0.8 TTL instead of every TTL, and no answer is older than the TTL.
- */
-export const refreshAheadFor = (ttlMs: number): number => Math.floor(ttlMs / 5);
-
 export class TenantResolver {
   /** Key hash -> tenant id; the key's own expiry is the entry's hardExpiry. */
   private readonly keys: LruCache<string, string>;

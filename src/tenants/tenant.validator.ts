@@ -49,7 +49,7 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const WHITESPACE_OR_CONTROL = /[\s\u0000-\u001f\u007f]/;
 
 /** Smaller RSA keys are refused by the token library: a set holding one could never verify with it. */
-const MIN_RSA_BITS = 2048;
+export const MIN_RSA_BITS = 2048;
 
 /** JWK members per key type (RFC 7517/7518/8037); private members are listed apart to name them. */
 const JWK_COMMON_MEMBERS = ['kty', 'use', 'key_ops', 'alg', 'kid', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'ext'];
