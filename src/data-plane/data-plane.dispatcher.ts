@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ForbiddenException, type CanActivate, type ExceptionFilter, type Type } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants';
+import { ForbiddenException, type CanActivate, type ExceptionFilter } from '@nestjs/common';
+import type { HttpArgumentsHost } from '@nestjs/common/interfaces';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import { ProblemFilter } from '../errors/problem.filter';
 import { isDataPlaneTarget } from '../http/plane';
 import type { Logger } from '../observability/logger';
-import { GatewayController } from './proxy/gateway.controller';
+import { contextOf } from '../observability/request-context';
+import { DATA_PLANE_PIPELINE } from './pipeline/pipeline';
+import { ProxyService } from './proxy/proxy.service';
 
 /** An Express-style middleware that uses only Node's own request and response. */
 export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -18,9 +20,37 @@ const forbidden = () => new ForbiddenException('Forbidden resource');
 const noop = () => undefined;
 
 /**
- * Serves ANY /api/* the way Nest serves GatewayController, minus Express: the same middleware, then
- * the guards declared on the controller (DATA_PLANE_PIPELINE, in their order), taken from DI and
- * given an ExecutionContext, then the controller's handler; anything thrown goes to ProblemFilter.
+ * The HTTP ExecutionContext the guards get, for ProxyService.forward (the handler they guard). It is
+ * its own HttpArgumentsHost: Nest's switchToHttp() builds three closures on every call, and every
+ * guard calls it on every request.
+ */
+export class DataPlaneContext extends ExecutionContextHost implements HttpArgumentsHost {
+  constructor(req: IncomingMessage, res: ServerResponse) {
+    super([req, res, noop], ProxyService, ProxyService.prototype.forward);
+    this.setType('http');
+  }
+
+  override switchToHttp(): this {
+    return this;
+  }
+
+  getRequest<T = IncomingMessage>(): T {
+    return this.getArgByIndex<T>(0);
+  }
+
+  getResponse<T = ServerResponse>(): T {
+    return this.getArgByIndex<T>(1);
+  }
+
+  getNext<T = () => void>(): T {
+    return this.getArgByIndex<T>(2);
+  }
+}
+
+/**
+ * Serves ANY /api/* the way Nest would serve a route guarded by DATA_PLANE_PIPELINE, minus Express:
+ * the same middleware, then the pipeline's guards in their order, taken from DI and given an
+ * ExecutionContext, then the handler (the proxy); anything thrown goes to ProblemFilter.
  *
  * Express 5 swaps the prototype of every request and response it handles (`Object.setPrototypeOf`
  * in app.handle). That turns Node's two hottest objects polymorphic for its own http and stream
@@ -38,8 +68,7 @@ export class DataPlaneDispatcher {
   ) {}
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const host = new ExecutionContextHost([req, res, noop], GatewayController, GatewayController.prototype.forward);
-    host.setType('http');
+    const host = new DataPlaneContext(req, res);
     let index = 0;
     const next = (): void => {
       if (index < this.middleware.length) this.middleware[index++](req, res, next);
@@ -53,7 +82,7 @@ export class DataPlaneDispatcher {
   };
 
   /** Synchronous guards run in one loop; the chain waits only on a guard that returns a promise. */
-  private runGuards(from: number, host: ExecutionContextHost): void {
+  private runGuards(from: number, host: DataPlaneContext): void {
     try {
       for (let i = from; i < this.guards.length; i++) {
         const result = this.guards[i].canActivate(host);
@@ -78,14 +107,14 @@ export class DataPlaneDispatcher {
     }
   }
 
-  private continueWith(passed: Promise<boolean>, after: number, host: ExecutionContextHost): void {
+  private continueWith(passed: Promise<boolean>, after: number, host: DataPlaneContext): void {
     passed.then(
       (ok) => (ok ? this.runGuards(after, host) : this.fail(forbidden(), host)),
       (err: unknown) => this.fail(err, host),
     );
   }
 
-  private fail(err: unknown, host: ExecutionContextHost): void {
+  private fail(err: unknown, host: DataPlaneContext): void {
     const res = host.getArgByIndex<ServerResponse>(1);
     try {
       const done = this.filter.catch(err, host) as unknown;
@@ -113,16 +142,12 @@ async function settle(result: Promise<unknown> | Observable<unknown>): Promise<b
  * request (request context, CORS). Fails at start, not per request, if the server is not as expected.
  */
 export function installDataPlaneDispatcher(app: NestExpressApplication, middleware: readonly NodeMiddleware[], logger: Logger): void {
-  const guardTypes = [
-    ...((Reflect.getMetadata(GUARDS_METADATA, GatewayController) as Type<CanActivate>[] | undefined) ?? []),
-    ...((Reflect.getMetadata(GUARDS_METADATA, GatewayController.prototype.forward) as Type<CanActivate>[] | undefined) ?? []),
-  ];
-  const guards = guardTypes.map((type) => app.get(type, { strict: false }));
-  const controller = app.get(GatewayController, { strict: false });
+  const guards = DATA_PLANE_PIPELINE.map((type) => app.get<CanActivate>(type, { strict: false }));
+  const proxy = app.get(ProxyService, { strict: false });
   const dispatcher = new DataPlaneDispatcher(
     middleware,
     guards,
-    (req, res) => controller.forward(req, res),
+    (req, res) => proxy.forward(req, res, contextOf(req)),
     app.get(ProblemFilter, { strict: false }),
     logger,
   );

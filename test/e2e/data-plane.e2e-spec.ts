@@ -347,6 +347,16 @@ describe('§5 / §5.4 the pipeline and the errors the gateway produces', () => {
     });
   });
 
+  it.each([
+    ['another case', '/API/public/x'],
+    ['a longer first segment', '/apis/public/x'],
+    ['the absolute form', 'http://gw.example/api/public/x'],
+  ])('only /api, /api/… and /api?… reach the data plane: %s (%s) is 404 not_found and never proxied', async (_name, path) => {
+    const before = upstream.received.length;
+    expectProblem(await api(gw, 'open', path), 404, 'not_found');
+    expect(upstream.received.length).toBe(before);
+  });
+
   it('401 missing_api_key without X-API-Key (and with an empty one)', async () => {
     expectProblem(await call(gw, { path: '/api/public/x' }), 401, 'missing_api_key');
     expectProblem(await call(gw, { path: '/api/public/x', headers: { 'X-API-Key': '' } }), 401, 'missing_api_key');

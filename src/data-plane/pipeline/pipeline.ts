@@ -5,7 +5,7 @@ import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RouteGuard } from './route/route.guard';
 
 /**
- * The data plane's steps, in the one order SPEC §5 gives; Nest runs guards in array order and
- * stops at the first that throws. Declared here only.
+ * The data plane's steps (Nest guards), in the one order SPEC §5 gives; DataPlaneDispatcher runs
+ * them in array order and stops at the first that throws or refuses. Declared here only.
  */
 export const DATA_PLANE_PIPELINE = [PathGuard, ApiKeyGuard, RouteGuard, JwtGuard, RateLimitGuard] as const;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ForbiddenException, HttpException, type ArgumentsHost, type CanActivate, type ExecutionContext, type ExceptionFilter } from '@nestjs/common';
 import { of } from 'rxjs';
 import { DataPlaneDispatcher, type NodeMiddleware } from '../../../src/data-plane/data-plane.dispatcher';
-import { GatewayController } from '../../../src/data-plane/proxy/gateway.controller';
+import { ProxyService } from '../../../src/data-plane/proxy/proxy.service';
 import { capturedLogger } from '../../support/captured-logger';
 
 /** Records the order in which the dispatcher calls things, and what it handed them. */
@@ -93,7 +93,7 @@ describe('DataPlaneDispatcher', () => {
     expect(trace.steps).toEqual(['m1', 'm2', 'g1', 'g2', 'g3', 'handler']);
   });
 
-  it("gives guards an http ExecutionContext of the gateway controller's handler, with the request and response", async () => {
+  it("gives guards an http ExecutionContext of the proxy's handler, with the request and response", async () => {
     const trace = new Trace();
     const { d } = dispatcher(trace, [guard(trace, 'g', () => true)]);
     const { req, res } = exchange();
@@ -103,8 +103,8 @@ describe('DataPlaneDispatcher', () => {
     expect(ctx.getType()).toBe('http');
     expect(ctx.switchToHttp().getRequest()).toBe(req);
     expect(ctx.switchToHttp().getResponse()).toBe(res);
-    expect(ctx.getClass()).toBe(GatewayController);
-    expect(ctx.getHandler()).toBe(GatewayController.prototype.forward);
+    expect(ctx.getClass()).toBe(ProxyService);
+    expect(ctx.getHandler()).toBe(ProxyService.prototype.forward);
   });
 
   it('stops at the first guard that throws and hands its error to the filter', async () => {

@@ -11,12 +11,14 @@ import { jwtRequired } from '../../../policy/jwt-rule';
 export class JwtGuard implements CanActivate {
   constructor(@Inject(JwtVerifier) private readonly verifier: JwtVerifier) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /** Synchronous when the route needs no token: the pipeline then does not wait on this step. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const req = context.switchToHttp().getRequest<import('node:http').IncomingMessage>();
     const ctx = contextOf(req);
     if (!jwtRequired(ctx.tenant!, ctx.route!)) return true;
-    const { subject } = await this.verifier.verify(ctx.tenant!, req.headers.authorization);
-    ctx.authSubject = subject;
-    return true;
+    return this.verifier.verify(ctx.tenant!, req.headers.authorization).then(({ subject }) => {
+      ctx.authSubject = subject;
+      return true;
+    });
   }
 }
