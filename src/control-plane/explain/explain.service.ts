@@ -1,21 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import {
-  badPath,
   GatewayError,
   invalidApiKey,
   missingApiKey,
-  payloadTooLarge,
   routeNotAllowed,
   tenantDisabled,
   tenantNotFound,
 } from '../../errors/gateway-error';
 import { JwtVerifier } from '../../identity/jwt-verifier';
-import { bodyLimitOf, declaresTooLarge } from '../../policy/body-limit';
+import { bodyLimitOf } from '../../policy/body-limit';
+import { forwardRefusal } from '../../policy/forward-refusal';
 import { jwtRequirement } from '../../policy/jwt-rule';
 import { normalizePath } from '../../policy/path-normalizer';
 import { matchRoute } from '../../policy/route-matcher';
-import { forwardsUnchanged, upstreamPrefix } from '../../policy/upstream-url';
+import { upstreamPrefix } from '../../policy/upstream-url';
 import { denialOf, RateLimiter } from '../../ratelimit/rate-limiter';
 import type { ServedTenant } from '../../tenants/tenant.repository';
 import { TenantResolver } from '../../tenants/tenant-resolver';
@@ -135,9 +134,8 @@ export class ExplainService {
 
     // 6. Proxy: a declared body over the limit is refused first, then only a path that reaches the
     // upstream unchanged is forwarded (a body that grows past the limit while streaming cannot be known here).
-    const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
-    if (declaresTooLarge(input.headers['content-length'], limit)) deny('proxy', payloadTooLarge(limit));
-    if (!forwardsUnchanged(forwardPath)) deny('proxy', badPath('The path contains a sequence that cannot be forwarded unchanged.'));
+    const refusal = forwardRefusal(bodyLimitOf(tenant, this.config.maxBodyBytes), input.headers['content-length'], forwardPath);
+    if (refusal !== null) deny('proxy', refusal);
     steps.push({ step: 'proxy', ok: true, upstreamUrl: answer.upstreamUrl });
   }
 

@@ -3,15 +3,16 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import httpProxy from 'http-proxy';
 import type { Counter, Histogram } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
-import { badPath, GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
+import { GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
 import { sendProblem } from '../../errors/problem';
 import { clientHost, clientProtocol, compileTrustProxy, type TrustProxy } from '../../http/forwarded';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
 import { contextOf, type RequestContext } from '../../observability/request-context';
 import type { Tenant } from '../../tenants/tenant.model';
-import { bodyLimitOf, declaresTooLarge } from '../../policy/body-limit';
-import { forwardsUnchanged, upstreamPrefix } from '../../policy/upstream-url';
+import { bodyLimitOf } from '../../policy/body-limit';
+import { forwardRefusal } from '../../policy/forward-refusal';
+import { upstreamPrefix } from '../../policy/upstream-url';
 import { applyClientHeaderRules, applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
 import { UpstreamAgents } from './upstream-agents';
 
@@ -108,13 +109,10 @@ export class ProxyService implements OnApplicationShutdown {
     const tenant = ctx.tenant!;
     const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
     const declared = req.headers['content-length'];
-    if (declaresTooLarge(declared, limit)) throw payloadTooLarge(limit);
-
     const target = this.targetOf(tenant);
     const forwardPath = target.prefix + ctx.path!;
-    if (!forwardsUnchanged(forwardPath)) {
-      throw badPath('The path contains a sequence that cannot be forwarded unchanged.');
-    }
+    const refusal = forwardRefusal(limit, declared, forwardPath);
+    if (refusal !== null) throw refusal;
 
     const clientConnection = applyUpstreamHeaderRules(req.headers, {
       tenantId: tenant.id,
