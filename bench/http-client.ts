@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { sleep } from './processes';
 
 export interface SimpleResponse {
   status: number;
@@ -37,7 +38,7 @@ export async function waitFor200(url: string, timeoutMs: number, alive: () => bo
     } catch (err) {
       last = (err as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
 }

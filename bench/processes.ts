@@ -158,7 +158,7 @@ export class ChildRegistry {
   }
 }
 
-/** A node script of ours that says `{ type: 'ready', port }` over IPC once listening. */
+/** A node script of ours that says `{ type: 'ready', port }` over IPC (child-ipc.ts `announceReady`) once it can serve. */
 export async function startServerScript(registry: ChildRegistry, name: string, script: string, args: string[], cpu: number | null): Promise<{ child: BenchChild; port: number }> {
   const child = registry.startScript(name, script, args, cpu);
   const port = await child.waitForMessage((m) => (isReady(m) ? m.port : undefined), 15_000);
