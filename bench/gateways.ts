@@ -158,7 +158,6 @@ export async function checkProxies(url: string, headers: Record<string, string>,
 }
 
 export interface RedisServer {
-  child: BenchChild;
   url: string;
   port: number;
 }
@@ -170,7 +169,7 @@ export async function startRedisServer(registry: ChildRegistry, cpu: number | nu
     const args = ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     const child = registry.startScript('redis-server', 'watchdog', args, cpu);
     const url = `redis://127.0.0.1:${port}`;
-    if (await answersPing(url, () => child.running)) return { child, url, port };
+    if (await answersPing(url, () => child.running)) return { url, port };
     await child.stop();
     if (child.proc.exitCode === 127) throw new Error('redis-server is not on PATH: install it (apt-get install redis-server), or run BENCH_ONLY=A');
     // The port can be taken between probing and binding: try another.

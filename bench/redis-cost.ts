@@ -43,7 +43,7 @@ export interface RedisCost {
   verdict: string;
 }
 
-export function parseCommandStats(info: string): Map<string, number> {
+function parseCommandStats(info: string): Map<string, number> {
   const calls = new Map<string, number>();
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1].toLowerCase(), Number(match[2]));
   return calls;

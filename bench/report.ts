@@ -66,7 +66,7 @@ function failureBanner(failures: string[]): string[] {
   ];
 }
 
-export function throughputTable(rows: SummaryRow[]): string[] {
+function throughputTable(rows: SummaryRow[]): string[] {
   const lines = [
     '| scenario | config | req/s | p50 ms | p99 ms | × baseline | CPU µs/req | CPU % | peak RSS MiB | non-2xx / errors | target |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
