@@ -120,7 +120,7 @@ function legend(meta: ReportMeta): string[] {
     '- **baseline**: a bare `http.createServer` + `http-proxy` with the same keep-alive agent settings, nothing else.',
     ...meta.gateways.map((g) => `- **${g}**: ${DESCRIPTIONS[g]}; logs (info) and metrics on, as in production.`),
     '- **req/s, p50, p99, CPU**: medians over the measured rounds. **× baseline**: median over rounds of req/s ÷ the baseline\'s req/s in the same round.',
-    '- **CPU µs/req**: utime+stime of the proxy process over the run ÷ requests completed. **CPU %**: of one core; near 100 means the proxy was the bottleneck, well below it means the load generator was.',
+    '- **CPU µs/req**: utime+stime of the proxy process over the run ÷ 2xx responses (as req/s). **CPU %**: of one core; near 100 means the proxy was the bottleneck, well below it means the load generator was.',
     '- **peak RSS**: highest VmRSS sampled every 100 ms during the measured rounds.',
     '- **Memory**: growth = peak VmRSS during the test (sampled every 50 ms) minus VmRSS just before it; "1 s after" shows how much of it the process still holds.',
     '- Targets are judged at 50 connections. Any non-2xx or error makes the row **INVALID**.',
