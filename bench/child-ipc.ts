@@ -1,7 +1,7 @@
 /** For the benchmark's own child scripts: report readiness, and never outlive the orchestrator. */
 
-/** Tells the orchestrator the child listens on `port`. */
-export function announceReady(port: number): void {
+/** Tells the orchestrator the child is ready, listening on `port` (0 for a child that serves over IPC only). */
+export function announceReady(port = 0): void {
   process.send?.({ type: 'ready', port });
 }
 

@@ -23,7 +23,7 @@ export const DESCRIPTIONS: Record<GatewayName, string> = {
 
 export const REPO_ROOT = join(__dirname, '..');
 const GATEWAY_MAIN = join(REPO_ROOT, 'dist', 'main.js');
-/** The gateway's default TENANT_CACHE_TTL_MS (the benchmark leaves it unset). */
+/** TENANT_CACHE_TTL_MS, set on every gateway (the gateway's default value): the Redis-cost check's lookup allowance depends on it. */
 export const TENANT_CACHE_TTL_MS = 5000;
 export const ADMIN_TOKEN = `bench-admin-${randomBytes(16).toString('hex')}`;
 
@@ -129,6 +129,7 @@ export async function startGateway(registry: ChildRegistry, start: GatewayStart)
     HOST: '127.0.0.1',
     ADMIN_TOKEN,
     TENANTS_FILE: start.tenantsFile,
+    TENANT_CACHE_TTL_MS: String(TENANT_CACHE_TTL_MS),
     ...(start.redisUrl !== null && { REDIS_URL: start.redisUrl }),
   });
   const nodeArgs = start.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', start.profileDir, '--cpu-prof-name', `gateway-${start.label}-${Date.now()}.cpuprofile`];
@@ -157,7 +158,6 @@ export async function checkProxies(url: string, headers: Record<string, string>,
 }
 
 export interface RedisServer {
-  child: BenchChild;
   url: string;
   port: number;
 }
@@ -169,7 +169,7 @@ export async function startRedisServer(registry: ChildRegistry, cpu: number | nu
     const args = ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
     const child = registry.startScript('redis-server', 'watchdog', args, cpu);
     const url = `redis://127.0.0.1:${port}`;
-    if (await answersPing(url, () => child.running)) return { child, url, port };
+    if (await answersPing(url, () => child.running)) return { url, port };
     await child.stop();
     if (child.proc.exitCode === 127) throw new Error('redis-server is not on PATH: install it (apt-get install redis-server), or run BENCH_ONLY=A');
     // The port can be taken between probing and binding: try another.

@@ -1,26 +1,26 @@
 import http from 'node:http';
+import { sleep } from './processes';
 
 export interface SimpleResponse {
   status: number;
-  headers: http.IncomingHttpHeaders;
   body: string;
 }
 
 /** One bounded request with a fresh connection; the body is read whole (small answers only). */
 export function request(
   url: string,
-  opts: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+  opts: { headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<SimpleResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
+    const req = http.request(url, { headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
     req.setTimeout(opts.timeoutMs ?? 5000, () => req.destroy(new Error(`no answer from ${url} within ${opts.timeoutMs ?? 5000} ms`)));
     req.on('error', reject);
-    req.end(opts.body);
+    req.end();
   });
 }
 
@@ -37,7 +37,7 @@ export async function waitFor200(url: string, timeoutMs: number, alive: () => bo
     } catch (err) {
       last = (err as Error).message;
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (last: ${last})`);
 }

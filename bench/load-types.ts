@@ -27,4 +27,4 @@ export interface LoadResult {
 }
 
 export type WorkerRequest = { type: 'run'; id: number; spec: LoadSpec };
-export type WorkerReply = { type: 'ready'; port: number } | { type: 'result'; id: number; result: LoadResult } | { type: 'error'; id: number; message: string };
+export type WorkerReply = { type: 'result'; id: number; result: LoadResult } | { type: 'error'; id: number; message: string };

@@ -1,6 +1,6 @@
 import { createHistogram } from 'node:perf_hooks';
 import autocannon from 'autocannon';
-import { exitWithParent } from './child-ipc';
+import { announceReady, exitWithParent } from './child-ipc';
 import type { LoadResult, LoadSpec, WorkerReply, WorkerRequest } from './load-types';
 
 /**
@@ -55,4 +55,4 @@ process.on('message', (message: WorkerRequest) => {
   );
 });
 exitWithParent();
-reply({ type: 'ready', port: 0 });
+announceReady();

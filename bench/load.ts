@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadGenChoice } from './options';
 import type { LoadResult, LoadSpec, WorkerReply } from './load-types';
-import type { BenchChild, ChildRegistry } from './processes';
+import { startServerScript, type BenchChild, type ChildRegistry } from './processes';
 
 /**
  * The load generator behind one interface: autocannon (a long-lived worker child) or wrk (one child per
@@ -28,9 +28,8 @@ export async function createLoadGenerator(choice: LoadGenChoice, registry: Child
   const wrk = choice === 'autocannon' ? null : wrkVersion();
   if (choice === 'wrk' && wrk === null) throw new Error('BENCH_LOADGEN=wrk but wrk is not on PATH');
   if (wrk !== null) return new WrkGenerator(registry, cpu, wrk);
-  const worker = registry.startScript('load generator (autocannon)', 'load-worker', [], cpu);
-  await worker.waitForMessage((m) => ((m as WorkerReply).type === 'ready' ? true : undefined), 15_000);
-  return new AutocannonGenerator(worker);
+  const { child } = await startServerScript(registry, 'load generator (autocannon)', 'load-worker', [], cpu);
+  return new AutocannonGenerator(child);
 }
 
 class AutocannonGenerator implements LoadGenerator {
@@ -48,7 +47,7 @@ class AutocannonGenerator implements LoadGenerator {
     const id = this.nextId++;
     const reply = this.worker.waitForMessage((m) => {
       const message = m as WorkerReply;
-      return message.type !== 'ready' && message.id === id ? message : undefined;
+      return message.id === id ? message : undefined;
     }, spec.durationS * 1000 + 30_000);
     this.worker.proc.send({ type: 'run', id, spec });
     const message = await reply;

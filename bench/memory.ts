@@ -2,6 +2,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { RssSampler, rssBytes } from './proc';
 import { sleep } from './processes';
+import { writeBytes } from './stream';
 
 /**
  * Memory of a gateway process under streamed transfers and a flood of unknown API keys: resident
@@ -9,7 +10,6 @@ import { sleep } from './processes';
  */
 
 const MIB = 1024 * 1024;
-const CHUNK = Buffer.alloc(64 * 1024, 'u');
 
 export interface MemoryResult {
   test: string;
@@ -43,19 +43,7 @@ function upload(target: Target, total: number): Promise<{ status: number; body: 
     });
     req.on('error', reject);
     req.setTimeout(60_000, () => req.destroy(new Error('upload stalled for 60 s')));
-    let left = total;
-    const pump = (): void => {
-      while (left > 0) {
-        const piece = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
-        left -= piece.length;
-        if (!req.write(piece)) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      req.end();
-    };
-    pump();
+    writeBytes(req, total, () => req.end());
   });
 }
 

@@ -54,7 +54,7 @@ function flag(env: NodeJS.ProcessEnv, name: string, fallback = false): boolean {
   throw new OptionsError(`${name} must be 1 or 0 (got ${JSON.stringify(raw)})`);
 }
 
-export function parseScenarios(text: string): Scenario[] {
+function parseScenarios(text: string): Scenario[] {
   const ids = text.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
   if (ids.length === 0) throw new OptionsError('BENCH_SCENARIOS must list at least one scenario, e.g. 50x100,10x16k');
   const scenarios: Scenario[] = [];
@@ -69,7 +69,7 @@ export function parseScenarios(text: string): Scenario[] {
   return scenarios;
 }
 
-export function parseGateways(text: string | undefined): GatewayName[] {
+function parseGateways(text: string | undefined): GatewayName[] {
   if (text === undefined || text.trim() === '') return [...GATEWAY_NAMES];
   const names = text.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
   const bad = names.filter((n) => !(GATEWAY_NAMES as readonly string[]).includes(n));

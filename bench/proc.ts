@@ -27,27 +27,16 @@ export function cpuMicros(ticks: number): number {
   return (ticks * 1e6) / clockTicks();
 }
 
-function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-  return match ? Number(match[1]) * 1024 : 0;
-}
-
 /** Resident set size now, in bytes. */
 export function rssBytes(pid: number): number {
-  return statusField(pid, 'VmRSS');
-}
-
-/** Peak resident set size over the process's life so far, in bytes. */
-export function hwmBytes(pid: number): number {
-  return statusField(pid, 'VmHWM');
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
 }
 
 /** Samples VmRSS every `intervalMs` until stopped; keeps the peak. */
 export class RssSampler {
   private timer: NodeJS.Timeout | undefined;
   private peakBytes = 0;
-  private count = 0;
 
   constructor(
     private readonly pid: number,
@@ -61,17 +50,16 @@ export class RssSampler {
   }
 
   /** Stops sampling (after one last sample) and returns the peak seen, in bytes. */
-  stop(): { peakBytes: number; samples: number } {
+  stop(): { peakBytes: number } {
     clearInterval(this.timer);
     this.timer = undefined;
     this.sample();
-    return { peakBytes: this.peakBytes, samples: this.count };
+    return { peakBytes: this.peakBytes };
   }
 
   private sample(): void {
     try {
       this.peakBytes = Math.max(this.peakBytes, rssBytes(this.pid));
-      this.count++;
     } catch {
       // The process is gone: the caller finds out from the process itself.
     }

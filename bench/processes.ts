@@ -8,7 +8,6 @@ import { createServer } from 'node:net';
  */
 
 export interface Pinning {
-  used: boolean;
   /** Why pinning is off, or which CPUs are used. */
   note: string;
   /** Load generator, upstream, Redis, JWKS server and the orchestrator. */
@@ -31,14 +30,14 @@ function allowedCpus(): number[] | null {
 }
 
 export function detectPinning(requested: boolean): Pinning {
-  if (!requested) return { used: false, note: 'off (BENCH_PIN=0)', loadCpu: null, proxyCpu: null };
+  if (!requested) return { note: 'off (BENCH_PIN=0)', loadCpu: null, proxyCpu: null };
   const cpus = allowedCpus();
-  if (cpus === null) return { used: false, note: 'off (taskset not found)', loadCpu: null, proxyCpu: null };
-  if (cpus.length < 2) return { used: false, note: `off (only CPU ${cpus.join(',')} available)`, loadCpu: null, proxyCpu: null };
+  if (cpus === null) return { note: 'off (taskset not found)', loadCpu: null, proxyCpu: null };
+  if (cpus.length < 2) return { note: `off (only CPU ${cpus.join(',')} available)`, loadCpu: null, proxyCpu: null };
   const [loadCpu, proxyCpu] = cpus;
   // The orchestrator samples /proc during runs: keep it off the proxies' CPU too.
   spawnSync('taskset', ['-a', '-pc', String(loadCpu), String(process.pid)], { stdio: 'ignore' });
-  return { used: true, note: `on: proxies on CPU ${proxyCpu}; load generator, upstream, Redis, JWKS on CPU ${loadCpu}`, loadCpu, proxyCpu };
+  return { note: `on: proxies on CPU ${proxyCpu}; load generator, upstream, Redis, JWKS on CPU ${loadCpu}`, loadCpu, proxyCpu };
 }
 
 export interface StartOptions {
@@ -158,7 +157,7 @@ export class ChildRegistry {
   }
 }
 
-/** A node script of ours that says `{ type: 'ready', port }` over IPC once listening. */
+/** A node script of ours that says `{ type: 'ready', port }` over IPC (child-ipc.ts `announceReady`) once it can serve. */
 export async function startServerScript(registry: ChildRegistry, name: string, script: string, args: string[], cpu: number | null): Promise<{ child: BenchChild; port: number }> {
   const child = registry.startScript(name, script, args, cpu);
   const port = await child.waitForMessage((m) => (isReady(m) ? m.port : undefined), 15_000);

@@ -12,7 +12,8 @@ import { ADMIN_TOKEN, TENANT_CACHE_TTL_MS } from './gateways';
 const SCRIPT_CALLS = ['evalsha', 'eval', 'evalsha_ro', 'eval_ro', 'fcall', 'fcall_ro'];
 /**
  * Redis counts the commands a script runs in commandstats too. The bucket script runs TIME, HMGET, HSET
- * and PEXPIRE once each per admitted take: up to one per script run they are its own, not round trips.
+ * and PEXPIRE once each per admitted take: up to one per script run they are its own, not commands the
+ * gateway sent.
  */
 const SCRIPT_INNER = ['time', 'hmget', 'hset', 'pexpire'];
 /** What a tenant or key lookup sends (key mapping GET + PTTL, tenant GET, and their relatives). */
@@ -35,7 +36,7 @@ export interface RedisCost {
   scriptRuns: number;
   lookups: number;
   others: number;
-  /** Round trips the gateway made: script runs + lookups + others. */
+  /** Commands the gateway sent (a lookup pipelines GET + PTTL, so not round trips): script runs + lookups + others. */
   clientCommands: number;
   perRequest: number;
   allowedLookups: number;
@@ -43,7 +44,7 @@ export interface RedisCost {
   verdict: string;
 }
 
-export function parseCommandStats(info: string): Map<string, number> {
+function parseCommandStats(info: string): Map<string, number> {
   const calls = new Map<string, number>();
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1].toLowerCase(), Number(match[2]));
   return calls;

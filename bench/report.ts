@@ -66,7 +66,7 @@ function failureBanner(failures: string[]): string[] {
   ];
 }
 
-export function throughputTable(rows: SummaryRow[]): string[] {
+function throughputTable(rows: SummaryRow[]): string[] {
   const lines = [
     '| scenario | config | req/s | p50 ms | p99 ms | × baseline | CPU µs/req | CPU % | peak RSS MiB | non-2xx / errors | target |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
@@ -108,7 +108,7 @@ function redisTable(cost: NonNullable<Report['redisCost']>): string[] {
     '|---|---:|---:|---|',
     ...cost.rows.map((r) => `| ${r.command} | ${f(r.calls)} | ${f(cost.admitted === 0 ? 0 : r.calls / cost.admitted, 4)} | ${r.kind} |`),
     '',
-    'Redis counts the commands a script runs in `INFO commandstats`; rows marked "inside the script" are the bucket script\'s own TIME/HMGET/HSET/PEXPIRE, not round trips.',
+    'Redis counts the commands a script runs in `INFO commandstats`; rows marked "inside the script" are the bucket script\'s own TIME/HMGET/HSET/PEXPIRE, not commands the gateway sent.',
     '',
   ];
 }
@@ -120,7 +120,7 @@ function legend(meta: ReportMeta): string[] {
     '- **baseline**: a bare `http.createServer` + `http-proxy` with the same keep-alive agent settings, nothing else.',
     ...meta.gateways.map((g) => `- **${g}**: ${DESCRIPTIONS[g]}; logs (info) and metrics on, as in production.`),
     '- **req/s, p50, p99, CPU**: medians over the measured rounds. **× baseline**: median over rounds of req/s ÷ the baseline\'s req/s in the same round.',
-    '- **CPU µs/req**: utime+stime of the proxy process over the run ÷ requests completed. **CPU %**: of one core; near 100 means the proxy was the bottleneck, well below it means the load generator was.',
+    '- **CPU µs/req**: utime+stime of the proxy process over the run ÷ 2xx responses (as req/s). **CPU %**: of one core; near 100 means the proxy was the bottleneck, well below it means the load generator was.',
     '- **peak RSS**: highest VmRSS sampled every 100 ms during the measured rounds.',
     '- **Memory**: growth = peak VmRSS during the test (sampled every 50 ms) minus VmRSS just before it; "1 s after" shows how much of it the process still holds.',
     '- Targets are judged at 50 connections. Any non-2xx or error makes the row **INVALID**.',

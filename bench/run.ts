@@ -81,7 +81,8 @@ async function measure(load: LoadGenerator, target: Target, scenario: Scenario, 
     round,
     load: result,
     cpuUs,
-    cpuUsPerRequest: result.responses === 0 ? NaN : cpuUs / result.responses,
+    // Per 2xx response, the denominator of req/s too.
+    cpuUsPerRequest: result.ok === 0 ? NaN : cpuUs / result.ok,
     cpuPercent: (cpuUs / 1e6 / result.durationS) * 100,
     peakRssBytes: peakBytes,
   };

@@ -38,7 +38,7 @@ export interface SummaryRow {
   target: Target | null;
 }
 
-export function median(values: number[]): number {
+function median(values: number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -93,6 +93,6 @@ export function summarise(scenarios: Scenario[], configs: ConfigName[], records:
   return rows;
 }
 
-export function sum(values: number[]): number {
+function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { announceReady, exitWithParent } from './child-ipc';
+import { writeBytes } from './stream';
 
 /**
  * The upstream every proxy under test forwards to (a child process of its own, keep-alive):
@@ -11,7 +12,6 @@ import { announceReady, exitWithParent } from './child-ipc';
  */
 const SMALL = Buffer.alloc(100, 's');
 const LARGE = Buffer.alloc(16 * 1024, 'l');
-const CHUNK = Buffer.alloc(64 * 1024, 'z');
 
 function fixed(res: http.ServerResponse, body: Buffer): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
@@ -30,21 +30,7 @@ function sink(req: http.IncomingMessage, res: http.ServerResponse): void {
 
 function stream(res: http.ServerResponse, total: number): void {
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
-  let left = total;
-  const pump = (): void => {
-    while (left > 0) {
-      const piece = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
-      left -= piece.length;
-      if (!res.write(piece)) {
-        res.once('drain', pump);
-        return;
-      }
-    }
-    res.end();
-  };
-  // A client that leaves stops the loop: nothing is written after 'close'.
-  res.once('close', () => (left = 0));
-  pump();
+  writeBytes(res, total, () => res.end());
 }
 
 const server = http.createServer((req, res) => {
