@@ -8,7 +8,7 @@ import type { CoreOptions } from './core.module';
 import { installDataPlaneDispatcher, type NodeMiddleware } from './data-plane/data-plane.dispatcher';
 import { adminGateMiddleware } from './http/admin-gate.middleware';
 import { corsMiddleware } from './http/cors.middleware';
-import { compileTrustProxy } from './http/forwarded';
+import { TRUST_PROXY, type TrustProxy } from './http/forwarded';
 import { ADMIN_BODY_LIMIT, jsonBodyMiddleware } from './http/json-body.middleware';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import type { Logger } from './observability/logger';
@@ -44,7 +44,7 @@ export async function createApp(
   });
   app.disable('x-powered-by');
   app.set('etag', false);
-  const trust = compileTrustProxy(config.trustProxy);
+  const trust = app.get<TrustProxy>(TRUST_PROXY);
   app.set('trust proxy', trust);
   // What every request meets first, on both paths below.
   const common: NodeMiddleware[] = [requestContextMiddleware(logger, app.get(Lifecycle), new RequestMetrics(app.get(Metrics)), trust)];

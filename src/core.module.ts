@@ -1,5 +1,6 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.types';
+import { compileTrustProxy, TRUST_PROXY } from './http/forwarded';
 import { JwksCache, type JwksCacheOptions } from './identity/jwks-cache';
 import { JwtVerifier } from './identity/jwt-verifier';
 import { Lifecycle } from './lifecycle/lifecycle.service';
@@ -75,6 +76,7 @@ export class CoreModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
+        { provide: TRUST_PROXY, useValue: compileTrustProxy(config.trustProxy) },
         {
           provide: STATE_STORE,
           useFactory: async () => {
@@ -118,6 +120,7 @@ export class CoreModule {
       exports: [
         GATEWAY_CONFIG,
         LOGGER,
+        TRUST_PROXY,
         STATE_STORE,
         TenantRepository,
         TenantResolver,

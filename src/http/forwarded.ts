@@ -4,6 +4,9 @@ import proxyaddr from 'proxy-addr';
 /** Whether the address `addr`, `hops` hops from the gateway, is a trusted proxy. */
 export type TrustProxy = (addr: string, hops: number) => boolean;
 
+/** DI token of the app's one compiled TRUST_PROXY (CoreModule provides it). */
+export const TRUST_PROXY = Symbol('TRUST_PROXY');
+
 /**
  * Express's "trust proxy" setting compiled to its function, with Express's own rules (a hop count,
  * true/false, or addresses, subnets and proxy-addr's names). The app and the data plane share it,

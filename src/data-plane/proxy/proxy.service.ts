@@ -5,7 +5,7 @@ import type { Counter, Histogram } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import { GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
 import { sendProblem } from '../../errors/problem';
-import { clientHost, clientProtocol, compileTrustProxy, type TrustProxy } from '../../http/forwarded';
+import { clientHost, clientProtocol, TRUST_PROXY, type TrustProxy } from '../../http/forwarded';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
 import { contextOf, type RequestContext } from '../../observability/request-context';
@@ -66,15 +66,13 @@ type ProxiedRequest = IncomingMessage & { [EXCHANGE]?: Exchange };
 export class ProxyService implements OnApplicationShutdown {
   private readonly agents = new UpstreamAgents();
   private readonly targets = new WeakMap<Tenant, UpstreamTarget>();
-  private readonly trust: TrustProxy;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(Metrics) private readonly metrics: Metrics,
-  ) {
-    this.trust = compileTrustProxy(config.trustProxy);
-  }
+    @Inject(TRUST_PROXY) private readonly trust: TrustProxy,
+  ) {}
 
   private readonly onProxyReq = (proxyReq: ClientRequest, req: ProxiedRequest): void => {
     const exchange = req[EXCHANGE];
