@@ -42,6 +42,13 @@ export interface BucketState {
   retryAfterSeconds: number;
 }
 
+/**
+ * The most a request waits for its bucket. A healthy Redis answers in well under a millisecond; a
+ * stalled one would otherwise add a whole command timeout to every request (on top of the tenant
+ * lookups that already waited), so past this the store counts as unavailable for this request.
+ */
+export const BUCKET_BUDGET_MS = 250;
+
 export interface StateStore {
   readonly kind: 'redis' | 'memory';
 
@@ -73,7 +80,8 @@ export interface StateStore {
 
   /**
    * Refills the tenant's bucket (capacity tokens per windowSeconds, continuously) and takes `cost`
-   * tokens when one is there, atomically and in one round trip; cost 0 only looks.
+   * tokens when one is there, atomically and in one round trip; cost 0 only looks. Answers within
+   * BUCKET_BUDGET_MS or rejects with StoreUnavailableError.
    */
   takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState>;
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRedisStore, RedisStore } from '../../src/store/redis/redis.store';
-import { StoreStatus, StoreUnavailableError } from '../../src/store/store.port';
+import { BUCKET_BUDGET_MS, StoreStatus, StoreUnavailableError } from '../../src/store/store.port';
 import { RedisHandle, startRedis, waitFor } from '../support/redis-server';
 import { singleRedisConfig } from '../support/fixtures';
 
@@ -98,6 +98,17 @@ const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 
     await new Promise((r) => setTimeout(r, Math.max(0, started + 1900 - Date.now())));
     await expect(store.getTenant('missing')).resolves.toBeNull();
+  });
+
+  it('answers a bucket take within its budget while Redis is hung', async () => {
+    store = open();
+    await waitFor(() => store!.status() === 'ready', 5000, 'ready');
+    await redis.client().call('CLIENT', 'PAUSE', '800', 'ALL');
+    const started = Date.now();
+
+    await expect(store.takeToken('acme', 10, 60, 1)).rejects.toThrow(new StoreUnavailableError(`no bucket answer within ${BUCKET_BUDGET_MS} ms`));
+    // Let the pause lift before the store is closed.
+    await new Promise((r) => setTimeout(r, Math.max(0, started + 900 - Date.now())));
   });
 
   it('starts while Redis is down and connects once it comes up', async () => {

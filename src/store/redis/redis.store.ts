@@ -1,7 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
-import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import { BUCKET_BUDGET_MS, BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
 import { within } from '../within';
 import { InvalidationBus } from './invalidation-bus';
 import { createRedisClient, RedisClient, type StoreLog } from './redis.client';
@@ -179,8 +179,9 @@ export class RedisStore implements StateStore {
     this.bus.listen(listener);
   }
 
-  async takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
-    return this.run(() => takeTokenOn(this.client, bucketKey(tenantId), capacity, windowSeconds, cost));
+  takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
+    const answer = this.run(() => takeTokenOn(this.client, bucketKey(tenantId), capacity, windowSeconds, cost));
+    return within(answer, BUCKET_BUDGET_MS, 'bucket answer');
   }
 
   async ping(): Promise<boolean> {
