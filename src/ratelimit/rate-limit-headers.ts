@@ -16,10 +16,3 @@ export function applyRateLimitHeaders(res: HeaderSink, decision: RateLimitDecisi
   if (decision.remaining !== null) res.setHeader('RateLimit-Remaining', String(decision.remaining));
   if (decision.resetSeconds !== null) res.setHeader('RateLimit-Reset', String(decision.resetSeconds));
 }
-
-/** The same headers as a plain record. */
-export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
-  const headers: Record<string, string> = {};
-  applyRateLimitHeaders({ setHeader: (name: string, value: string) => (headers[name] = value) }, decision);
-  return headers;
-}

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../../src/config/config.loader';
 import { Metrics } from '../../../src/observability/metrics';
-import { rateLimitHeaders } from '../../../src/ratelimit/rate-limit-headers';
+import { applyRateLimitHeaders } from '../../../src/ratelimit/rate-limit-headers';
 import { denialOf, RateLimiter } from '../../../src/ratelimit/rate-limiter';
 import { MemoryStore } from '../../../src/store/memory/memory.store';
 import { BUCKET_BUDGET_MS, StoreUnavailableError, type BucketState, type StateStore } from '../../../src/store/store.port';
@@ -124,7 +124,14 @@ describe('RateLimiter', () => {
   });
 });
 
-describe('rateLimitHeaders', () => {
+/** The headers applyRateLimitHeaders sets, as a record. */
+function rateLimitHeaders(decision: Parameters<typeof applyRateLimitHeaders>[1]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  applyRateLimitHeaders({ setHeader: (name: string, value: string) => (headers[name] = value) }, decision);
+  return headers;
+}
+
+describe('applyRateLimitHeaders', () => {
   it('reports limit, remaining and seconds until full', () => {
     const decision = { allowed: true, limit: 50, remaining: 12, resetSeconds: 30, retryAfterSeconds: 0, storeFailed: false };
     expect(rateLimitHeaders(decision)).toEqual({ 'RateLimit-Limit': '50', 'RateLimit-Remaining': '12', 'RateLimit-Reset': '30' });
