@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { exportSPKI, SignJWT, type JWTPayload } from 'jose';
+import { exportSPKI, SignJWT } from 'jose';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server';
+import { AUDIENCE, claims, ISSUER } from '../support/jwt-fixtures';
 import { startUpstream, type Upstream } from '../support/upstream';
 import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
 
@@ -11,14 +12,11 @@ import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
  * token must leave the upstream untouched.
  */
 
-const ISSUER = 'https://idp.e2e.test/';
-const AUDIENCE = 'api.e2e.test';
 const TOLERANCE_S = 30;
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = (): number => Math.floor(Date.now() / 1000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const claims = (extra: JWTPayload = {}): JWTPayload => ({ iss: ISSUER, aud: AUDIENCE, sub: 'user-1', ...extra });
 
 let upstream: Upstream;
 const servers: JwksServer[] = [];
