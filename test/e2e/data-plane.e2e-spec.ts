@@ -5,7 +5,7 @@ import os from 'node:os';
 import { Readable } from 'node:stream';
 import request from 'supertest';
 import { ADMIN_TOKEN, startGateway, type TestGateway } from '../support/gateway';
-import { freePort, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
+import { freePort, sleep, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { patternSha256, startUpstream, type EchoReply, type Upstream } from '../support/upstream';
 
 /*
@@ -167,7 +167,6 @@ async function createTenant(gw: TestGateway, tenant: Record<string, unknown>): P
   return key.body.apiKey as string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The first log line matching `match`, waiting (bounded) for the request's line to be written. */
 async function waitForLog(target: TestGateway, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {

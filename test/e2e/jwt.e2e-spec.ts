@@ -3,6 +3,7 @@ import { exportSPKI, SignJWT } from 'jose';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server';
 import { AUDIENCE, claims, ISSUER } from '../support/jwt-fixtures';
+import { sleep } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
 import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
 
@@ -16,7 +17,6 @@ const TOLERANCE_S = 30;
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = (): number => Math.floor(Date.now() / 1000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let upstream: Upstream;
 const servers: JwksServer[] = [];

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Metrics } from '../../src/observability/metrics';
 import { startGateway, type TestGateway } from '../support/gateway';
-import { startRedis, waitFor, type RedisHandle } from '../support/redis-server';
+import { canOwnServer, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
 import { admin, api, cleanupRedis, expectProblem, send, waitReady, type Reply } from './helpers/e2e-http';
 
@@ -211,7 +210,6 @@ describe('rate limit on the embedded store', () => {
 });
 
 // Stopping Redis needs a redis-server of our own; a REDIS_URL server is not ours to stop.
-const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 
 (canOwnServer ? describe : describe.skip)('rate limit while Redis is down (RATE_LIMIT_FAILURE_MODE)', () => {
   let upstream: Upstream;

@@ -1,11 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startGateway, ADMIN_TOKEN, type TestGateway } from '../support/gateway';
 import {
+  canOwnServer,
   freePort,
+  sleep,
   spawnRedisServer,
   startRedis,
   waitFor,
@@ -27,7 +28,6 @@ const PROMPT_MS = 3000;
 
 const admin = { 'x-admin-token': ADMIN_TOKEN };
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function tenantFor(id: string, upstream: Upstream): Record<string, unknown> {
   return { id, name: `Tenant ${id}`, upstreamBaseUrl: `${upstream.url}/${id}`, allowedRoutes: [{ path: '/' }] };
@@ -67,7 +67,6 @@ async function expectStatusSoon(gw: TestGateway, path: string, status: number, w
 }
 
 // Stopping and restarting needs a redis-server of our own; a REDIS_URL server is not ours to stop.
-const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 
 (canOwnServer ? describe : describe.skip)('gateway while Redis is down (SPEC §10)', () => {
   let upstream: Upstream;
