@@ -5,7 +5,7 @@ import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey }
 import { AUDIENCE, claims, ISSUER } from '../support/jwt-fixtures';
 import { freePort, startRedis, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
+import { admin, createTenantWithKey, expectProblem, send, type Reply } from './helpers/e2e-http';
 
 /*
  * POST /admin/explain (SPEC §6.1) against the real data plane: for a table of requests (allowed, and
@@ -28,11 +28,7 @@ const keys: Record<string, string> = {};
 const secrets: string[] = [];
 
 async function createTenant(id: string, body: Record<string, unknown>): Promise<void> {
-  const created = await admin(gw, 'POST', '/admin/tenants', { id, upstreamBaseUrl: `${upstream.url}/base/${id}`, ...body });
-  expect([created.status, created.text]).toEqual([201, created.text]);
-  const key = await admin(gw, 'POST', `/admin/tenants/${id}/keys`);
-  expect(key.status).toBe(201);
-  keys[id] = key.json.apiKey as string;
+  keys[id] = await createTenantWithKey(gw, { id, upstreamBaseUrl: `${upstream.url}/base/${id}`, ...body });
   secrets.push(keys[id]);
 }
 

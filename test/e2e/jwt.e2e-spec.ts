@@ -5,7 +5,7 @@ import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey }
 import { AUDIENCE, claims, ISSUER } from '../support/jwt-fixtures';
 import { sleep } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
+import { createTenantWithKey, expectProblem, send, type Reply } from './helpers/e2e-http';
 
 /*
  * SPEC §5 step 4, §5.3 X-Auth-Subject and the §5.4 JWT rows, end to end: the real app (embedded
@@ -40,11 +40,7 @@ async function gateway(...args: Parameters<typeof startGateway>): Promise<TestGa
 async function tenant(gw: TestGateway, name: string, idp: Record<string, unknown>, routes?: unknown[]): Promise<string> {
   const id = `${name}-${randomBytes(3).toString('hex')}`;
   const body = { id, upstreamBaseUrl: `${upstream.url}/${name}`, allowedRoutes: routes ?? [{ path: '/' }], idp };
-  const created = await admin(gw, 'POST', '/admin/tenants', body);
-  expect([created.status, created.text]).toEqual([201, created.text]);
-  const key = await admin(gw, 'POST', `/admin/tenants/${id}/keys`);
-  expect(key.status).toBe(201);
-  return key.json.apiKey as string;
+  return createTenantWithKey(gw, body);
 }
 
 function call(gw: TestGateway, apiKey: string, path: string, token?: string, headers: Record<string, string> = {}): Promise<Reply> {

@@ -6,7 +6,7 @@ import { Metrics } from '../../src/observability/metrics';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { canOwnServer, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, api, cleanupRedis, expectProblem, send, waitReady, type Reply } from './helpers/e2e-http';
+import { admin, api, cleanupRedis, createTenantWithKey, expectProblem, send, waitReady, type Reply } from './helpers/e2e-http';
 
 /*
  * SPEC §5.2 end to end: the real app on a real redis-server (two replicas sharing it), a real
@@ -40,12 +40,8 @@ function tenantBody(tenantId: string, opts: TenantOptions): Record<string, unkno
 }
 
 /** Creates the tenant with one API key through the control plane; returns the key. */
-async function createTenant(gw: TestGateway, tenantId: string, opts: TenantOptions): Promise<string> {
-  const created = await admin(gw, 'POST', '/admin/tenants', tenantBody(tenantId, opts));
-  expect(created.status).toBe(201);
-  const key = await admin(gw, 'POST', `/admin/tenants/${tenantId}/keys`, {});
-  expect(key.status).toBe(201);
-  return key.json.apiKey as string;
+function createTenant(gw: TestGateway, tenantId: string, opts: TenantOptions): Promise<string> {
+  return createTenantWithKey(gw, tenantBody(tenantId, opts));
 }
 
 /** The three headers as numbers (NaN when absent). */

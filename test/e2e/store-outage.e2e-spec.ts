@@ -15,6 +15,7 @@ import {
 } from '../support/redis-server';
 import { call, type Reply } from '../support/http-call';
 import { startUpstream, type Upstream } from '../support/upstream';
+import { createTenantWithKey } from './helpers/e2e-http';
 
 /**
  * SPEC §10, Redis down at start or later: the process stays up, /readyz and /admin/health are 503,
@@ -31,16 +32,6 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex
 
 function tenantFor(id: string, upstream: Upstream): Record<string, unknown> {
   return { id, name: `Tenant ${id}`, upstreamBaseUrl: `${upstream.url}/${id}`, allowedRoutes: [{ path: '/' }] };
-}
-
-async function createTenantWithKey(gw: TestGateway, tenant: Record<string, unknown>): Promise<string> {
-  const created = await call(gw.url, '/admin/tenants', { method: 'POST', headers: admin, body: tenant });
-  expect(created.status).toBe(201);
-  const key = await call(gw.url, `/admin/tenants/${String(tenant.id)}/keys`, { method: 'POST', headers: admin, body: {} });
-  expect(key.status).toBe(201);
-  const apiKey = key.json?.apiKey;
-  expect(typeof apiKey).toBe('string');
-  return apiKey as string;
 }
 
 /** A gateway answer the gateway produced itself because the store is down: 503 state_unavailable problem JSON. */
