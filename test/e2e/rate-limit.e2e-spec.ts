@@ -292,4 +292,37 @@ describe('rate limit on the embedded store', () => {
     expect(upstream.received.length).toBe(before);
     expect((await internalErrors(gw)) - errorsBefore).toBe(1);
   });
+
+  /** POST /admin/explain of GET /open with the key, which must count no rate_limit_store error (a peek takes no token). */
+  async function explainUncounted(gw: TestGateway, apiKey: string): Promise<Reply> {
+    const errorsBefore = await internalErrors(gw);
+    const explained = await admin(gw, 'POST', '/admin/explain', { apiKey, method: 'GET', path: '/open' });
+    expect([explained.status, explained.text]).toEqual([200, explained.text]);
+    expect(await internalErrors(gw)).toBe(errorsBefore);
+    return explained;
+  }
+
+  // SPEC §6.1: explain gives the decision the data plane would take, also while the store cannot answer.
+  it('closed: explain answers 503 state_unavailable at the rate_limit step, as the data plane does', async () => {
+    const { gw, apiKey } = await outage('closed');
+    const explained = await explainUncounted(gw, apiKey);
+    expect(explained.json).toMatchObject({ decision: 'deny', status: 503, code: 'state_unavailable' });
+    expect(explained.json.steps.at(-1)).toMatchObject({ step: 'rate_limit', ok: false, storeAnswered: false });
+
+    const errorsBefore = await internalErrors(gw);
+    expectProblem(await api(gw, '/open', apiKey), 503, 'state_unavailable');
+    expect((await internalErrors(gw)) - errorsBefore).toBe(1);
+  });
+
+  it('open: explain answers allow with storeAnswered false at the rate_limit step, as the data plane admits', async () => {
+    const { gw, apiKey } = await outage('open');
+    const explained = await explainUncounted(gw, apiKey);
+    expect(explained.json).toMatchObject({ decision: 'allow', status: 200, code: null });
+    const steps = explained.json.steps as Record<string, unknown>[];
+    expect(steps.find((s) => s.step === 'rate_limit')).toMatchObject({ step: 'rate_limit', ok: true, storeAnswered: false });
+
+    const errorsBefore = await internalErrors(gw);
+    expect((await api(gw, '/open', apiKey)).status).toBe(200);
+    expect((await internalErrors(gw)) - errorsBefore).toBe(1);
+  });
 });
