@@ -58,10 +58,12 @@ export class CacheInvalidator implements OnApplicationShutdown {
     const same = this.pending !== null && 'tenantId' in this.pending && 'tenantId' in msg && this.pending.tenantId === msg.tenantId;
     this.pending = this.pending === null || same ? msg : { all: true };
     this.retryUntil = Date.now() + this.config.tenantCacheTtlMs;
-    if (this.retryTimer === undefined) this.schedule();
+    this.schedule();
   }
 
   private schedule(): void {
+    // A change can fail while a retry is being published; both then ask for a timer, and one is enough.
+    if (this.retryTimer !== undefined) return;
     this.retryTimer = setTimeout(() => void this.retry(), RETRY_EVERY_MS);
     this.retryTimer.unref();
   }
@@ -80,6 +82,6 @@ export class CacheInvalidator implements OnApplicationShutdown {
       else this.pending = null;
       return;
     }
-    if (this.pending !== null && this.retryTimer === undefined) this.schedule();
+    if (this.pending !== null) this.schedule();
   }
 }

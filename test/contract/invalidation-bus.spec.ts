@@ -7,7 +7,7 @@ import { createRedisStore, type RedisStore } from '../../src/store/redis/redis.s
 import { StoreUnavailableError, type Invalidation, type StateStore } from '../../src/store/store.port';
 import { singleRedisConfig } from '../support/fixtures';
 import { clusterOk, startRedisCluster, type RedisClusterHandle } from '../support/redis-cluster';
-import { freePort, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
+import { canOwnServer, freePort, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 
 /**
  * The invalidation bus of the StateStore port (SPEC §6: control-plane changes reach every replica
@@ -50,7 +50,6 @@ describe('invalidation bus: memory store', () => {
   });
 });
 
-const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 const canBuildCluster = canOwnServer && spawnSync('redis-cli', ['--version']).status === 0;
 
 describe('invalidation bus: redis', () => {

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRedisStore, RedisStore } from '../../src/store/redis/redis.store';
 import { BUCKET_BUDGET_MS, StoreStatus, StoreUnavailableError } from '../../src/store/store.port';
-import { RedisHandle, startRedis, waitFor } from '../support/redis-server';
+import { canOwnServer, RedisHandle, startRedis, waitFor } from '../support/redis-server';
 import { singleRedisConfig } from '../support/fixtures';
 
 /** Redis going away (stopped, hung, absent at start) must never crash or hang the process, and must heal. */
@@ -40,7 +39,6 @@ async function expectFastUnavailable(store: RedisStore, withinMs: number): Promi
 }
 
 // Stopping and restarting needs a redis-server of our own; a REDIS_URL server is not ours to stop.
-const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 (canOwnServer ? describe : describe.skip)('RedisStore when Redis is unavailable', () => {
   let redis: RedisHandle;
   let store: RedisStore | null = null;

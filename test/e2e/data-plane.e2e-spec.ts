@@ -3,10 +3,10 @@ import http, { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Readable } from 'node:stream';
-import request from 'supertest';
 import { ADMIN_TOKEN, startGateway, type TestGateway } from '../support/gateway';
-import { freePort, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
+import { freePort, sleep, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { patternSha256, startUpstream, type EchoReply, type Upstream } from '../support/upstream';
+import { createTenantWithKey } from './helpers/e2e-http';
 
 /*
  * End-to-end tests of ANY /api/* (SPEC §5, §5.1, §5.3, §5.4, §7): the real app (createApp, through
@@ -156,18 +156,6 @@ function expectProblem(res: RawResponse, status: number, code: string): Record<s
   return body;
 }
 
-/** Creates a tenant through the admin API and returns a fresh API key for it. */
-async function createTenant(gw: TestGateway, tenant: Record<string, unknown>): Promise<string> {
-  const admin = request(gw.url);
-  const created = await admin.post('/admin/tenants').set('X-Admin-Token', ADMIN_TOKEN).send(tenant);
-  expect({ status: created.status, body: created.body }).toMatchObject({ status: 201 });
-  const key = await admin.post(`/admin/tenants/${String(tenant.id)}/keys`).set('X-Admin-Token', ADMIN_TOKEN).send({});
-  expect({ status: key.status, body: key.body }).toMatchObject({ status: 201 });
-  expect(typeof key.body.apiKey).toBe('string');
-  return key.body.apiKey as string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The first log line matching `match`, waiting (bounded) for the request's line to be written. */
 async function waitForLog(target: TestGateway, match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
@@ -292,7 +280,7 @@ beforeAll(async () => {
     },
   };
   for (const [name, tenant] of Object.entries(tenants)) {
-    keys[name] = await createTenant(gw, { id: tenantId(name), upstreamBaseUrl: base, ...tenant });
+    keys[name] = await createTenantWithKey(gw, { id: tenantId(name), upstreamBaseUrl: base, ...tenant });
   }
 });
 
@@ -541,7 +529,7 @@ describe('§5 / §5.4 the pipeline and the errors the gateway produces', () => {
     try {
       const { port } = broken.address() as AddressInfo;
       const id = tenantId(`broken-${kind}-${port}`);
-      const apiKey = await createTenant(gw, { id, upstreamBaseUrl: `http://127.0.0.1:${port}`, allowedRoutes: [{ path: '/' }] });
+      const apiKey = await createTenantWithKey(gw, { id, upstreamBaseUrl: `http://127.0.0.1:${port}`, allowedRoutes: [{ path: '/' }] });
       const started = Date.now();
       expectProblem(await call(gw, { path: '/api/x', headers: { 'X-API-Key': apiKey } }), 502, 'upstream_unavailable');
       expect(Date.now() - started).toBeLessThan(3000);
@@ -639,7 +627,7 @@ describe('§5.3 headers', () => {
     const v6 = await startFixedUpstream('::1');
     try {
       const id = tenantId('ipv6');
-      const apiKey = await createTenant(gw, { id, upstreamBaseUrl: `${v6.url}/v6`, allowedRoutes: [{ path: '/' }] });
+      const apiKey = await createTenantWithKey(gw, { id, upstreamBaseUrl: `${v6.url}/v6`, allowedRoutes: [{ path: '/' }] });
       const res = await call(gw, { path: '/api/headers/ipv6', headers: { 'X-API-Key': apiKey } });
       expect(res.status).toBe(200);
       expect(res.headers['x-seen-host']).toBe(new URL(v6.url).host);

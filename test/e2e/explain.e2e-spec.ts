@@ -2,9 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server';
+import { AUDIENCE, claims, ISSUER } from '../support/jwt-fixtures';
 import { freePort, startRedis, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
+import { admin, createTenantWithKey, expectProblem, send, type Reply } from './helpers/e2e-http';
 
 /*
  * POST /admin/explain (SPEC §6.1) against the real data plane: for a table of requests (allowed, and
@@ -13,8 +14,6 @@ import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
  * with keys made by jose, a real upstream. Explain must never reach the upstream nor take a token.
  */
 
-const ISSUER = 'https://idp.explain.test/';
-const AUDIENCE = 'api.explain.test';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 let redis: RedisHandle;
@@ -29,16 +28,12 @@ const keys: Record<string, string> = {};
 const secrets: string[] = [];
 
 async function createTenant(id: string, body: Record<string, unknown>): Promise<void> {
-  const created = await admin(gw, 'POST', '/admin/tenants', { id, upstreamBaseUrl: `${upstream.url}/base/${id}`, ...body });
-  expect([created.status, created.text]).toEqual([201, created.text]);
-  const key = await admin(gw, 'POST', `/admin/tenants/${id}/keys`);
-  expect(key.status).toBe(201);
-  keys[id] = key.json.apiKey as string;
+  keys[id] = await createTenantWithKey(gw, { id, upstreamBaseUrl: `${upstream.url}/base/${id}`, ...body });
   secrets.push(keys[id]);
 }
 
-async function token(claims: Record<string, unknown> = {}, key: SigningKey = signer, expiresIn: number | null = 300): Promise<string> {
-  const t = await signToken(key, { iss: ISSUER, aud: AUDIENCE, sub: 'user-7', ...claims }, { expiresIn });
+async function token(extra: Record<string, unknown> = {}, key: SigningKey = signer, expiresIn: number | null = 300): Promise<string> {
+  const t = await signToken(key, claims(extra), { expiresIn });
   secrets.push(t);
   return t;
 }

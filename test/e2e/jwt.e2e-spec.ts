@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { exportSPKI, SignJWT, type JWTPayload } from 'jose';
+import { exportSPKI, SignJWT } from 'jose';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server';
+import { AUDIENCE, claims, ISSUER } from '../support/jwt-fixtures';
+import { sleep } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
+import { createTenantWithKey, expectProblem, send, type Reply } from './helpers/e2e-http';
 
 /*
  * SPEC §5 step 4, §5.3 X-Auth-Subject and the §5.4 JWT rows, end to end: the real app (embedded
@@ -11,14 +13,10 @@ import { admin, expectProblem, send, type Reply } from './helpers/e2e-http';
  * token must leave the upstream untouched.
  */
 
-const ISSUER = 'https://idp.e2e.test/';
-const AUDIENCE = 'api.e2e.test';
 const TOLERANCE_S = 30;
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = (): number => Math.floor(Date.now() / 1000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const claims = (extra: JWTPayload = {}): JWTPayload => ({ iss: ISSUER, aud: AUDIENCE, sub: 'user-1', ...extra });
 
 let upstream: Upstream;
 const servers: JwksServer[] = [];
@@ -42,11 +40,7 @@ async function gateway(...args: Parameters<typeof startGateway>): Promise<TestGa
 async function tenant(gw: TestGateway, name: string, idp: Record<string, unknown>, routes?: unknown[]): Promise<string> {
   const id = `${name}-${randomBytes(3).toString('hex')}`;
   const body = { id, upstreamBaseUrl: `${upstream.url}/${name}`, allowedRoutes: routes ?? [{ path: '/' }], idp };
-  const created = await admin(gw, 'POST', '/admin/tenants', body);
-  expect([created.status, created.text]).toEqual([201, created.text]);
-  const key = await admin(gw, 'POST', `/admin/tenants/${id}/keys`);
-  expect(key.status).toBe(201);
-  return key.json.apiKey as string;
+  return createTenantWithKey(gw, body);
 }
 
 function call(gw: TestGateway, apiKey: string, path: string, token?: string, headers: Record<string, string> = {}): Promise<Reply> {

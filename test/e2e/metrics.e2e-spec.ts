@@ -4,7 +4,7 @@ import { ADMIN_TOKEN, startGateway, type TestGateway } from '../support/gateway'
 import { parseExposition, sumOf, type Sample } from '../support/prometheus-text';
 import { freePort, waitFor } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, api, expectProblem, send, type Reply } from './helpers/e2e-http';
+import { admin, api, createTenantWithKey, expectProblem, send, type Reply } from './helpers/e2e-http';
 
 /*
  * SPEC §8 metrics end to end: the real app on the embedded store, a real echo upstream, and a known
@@ -20,11 +20,7 @@ let deadUpstream: string;
 const keys: Record<string, string> = {};
 
 async function createTenant(id: string, body: Record<string, unknown>): Promise<void> {
-  const created = await admin(gw, 'POST', '/admin/tenants', { id, ...body });
-  expect([created.status, created.text]).toEqual([201, created.text]);
-  const key = await admin(gw, 'POST', `/admin/tenants/${id}/keys`, {});
-  expect([key.status, key.text]).toEqual([201, key.text]);
-  keys[id] = key.json.apiKey as string;
+  keys[id] = await createTenantWithKey(gw, { id, ...body });
 }
 
 async function scrape(token: string | null = ADMIN_TOKEN): Promise<Reply> {

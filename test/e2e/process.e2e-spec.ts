@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, waitFor } from '../support/redis-server';
+import { freePort, sleep, waitFor } from '../support/redis-server';
 import { call } from '../support/http-call';
 import { startUpstream, type Upstream } from '../support/upstream';
 
@@ -16,7 +16,6 @@ import { startUpstream, type Upstream } from '../support/upstream';
 const MAIN = resolve(__dirname, '../../dist/main.js');
 const ADMIN_TOKEN = 'process-admin-token-0123456789abcdef';
 const CATEGORIES = ['auth', 'policy', 'request', 'admin', 'system'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Exit {
   code: number | null;

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +5,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { Metrics } from '../../src/observability/metrics';
 import { startGateway, type TestGateway } from '../support/gateway';
-import { startRedis, waitFor, type RedisHandle } from '../support/redis-server';
+import { canOwnServer, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
 import { admin, api, cleanupRedis, expectProblem, sha256Hex, waitReady, type Reply } from './helpers/e2e-http';
 
@@ -26,7 +25,6 @@ const PROPAGATION_MS = 1000;
 const POLL_BOUND_MS = 5000;
 
 // Restarting Redis needs a redis-server of our own; a REDIS_URL server is not ours to restart.
-const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 
 let redis: RedisHandle;
 let raw: Redis;

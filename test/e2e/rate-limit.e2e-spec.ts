@@ -1,13 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { Metrics } from '../../src/observability/metrics';
 import { startGateway, type TestGateway } from '../support/gateway';
-import { startRedis, waitFor, type RedisHandle } from '../support/redis-server';
+import { canOwnServer, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, api, cleanupRedis, expectProblem, send, waitReady, type Reply } from './helpers/e2e-http';
+import { admin, api, cleanupRedis, createTenantWithKey, expectProblem, send, waitReady, type Reply } from './helpers/e2e-http';
 
 /*
  * SPEC §5.2 end to end: the real app on a real redis-server (two replicas sharing it), a real
@@ -41,12 +40,8 @@ function tenantBody(tenantId: string, opts: TenantOptions): Record<string, unkno
 }
 
 /** Creates the tenant with one API key through the control plane; returns the key. */
-async function createTenant(gw: TestGateway, tenantId: string, opts: TenantOptions): Promise<string> {
-  const created = await admin(gw, 'POST', '/admin/tenants', tenantBody(tenantId, opts));
-  expect(created.status).toBe(201);
-  const key = await admin(gw, 'POST', `/admin/tenants/${tenantId}/keys`, {});
-  expect(key.status).toBe(201);
-  return key.json.apiKey as string;
+function createTenant(gw: TestGateway, tenantId: string, opts: TenantOptions): Promise<string> {
+  return createTenantWithKey(gw, tenantBody(tenantId, opts));
 }
 
 /** The three headers as numbers (NaN when absent). */
@@ -211,7 +206,6 @@ describe('rate limit on the embedded store', () => {
 });
 
 // Stopping Redis needs a redis-server of our own; a REDIS_URL server is not ours to stop.
-const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 
 (canOwnServer ? describe : describe.skip)('rate limit while Redis is down (RATE_LIMIT_FAILURE_MODE)', () => {
   let upstream: Upstream;
@@ -296,6 +290,39 @@ const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
     expect(reply.headers['ratelimit-limit']).toBe('5');
     expect(reply.headers['retry-after']).toBeUndefined();
     expect(upstream.received.length).toBe(before);
+    expect((await internalErrors(gw)) - errorsBefore).toBe(1);
+  });
+
+  /** POST /admin/explain of GET /open with the key, which must count no rate_limit_store error (a peek takes no token). */
+  async function explainUncounted(gw: TestGateway, apiKey: string): Promise<Reply> {
+    const errorsBefore = await internalErrors(gw);
+    const explained = await admin(gw, 'POST', '/admin/explain', { apiKey, method: 'GET', path: '/open' });
+    expect([explained.status, explained.text]).toEqual([200, explained.text]);
+    expect(await internalErrors(gw)).toBe(errorsBefore);
+    return explained;
+  }
+
+  // SPEC §6.1: explain gives the decision the data plane would take, also while the store cannot answer.
+  it('closed: explain answers 503 state_unavailable at the rate_limit step, as the data plane does', async () => {
+    const { gw, apiKey } = await outage('closed');
+    const explained = await explainUncounted(gw, apiKey);
+    expect(explained.json).toMatchObject({ decision: 'deny', status: 503, code: 'state_unavailable' });
+    expect(explained.json.steps.at(-1)).toMatchObject({ step: 'rate_limit', ok: false, storeAnswered: false });
+
+    const errorsBefore = await internalErrors(gw);
+    expectProblem(await api(gw, '/open', apiKey), 503, 'state_unavailable');
+    expect((await internalErrors(gw)) - errorsBefore).toBe(1);
+  });
+
+  it('open: explain answers allow with storeAnswered false at the rate_limit step, as the data plane admits', async () => {
+    const { gw, apiKey } = await outage('open');
+    const explained = await explainUncounted(gw, apiKey);
+    expect(explained.json).toMatchObject({ decision: 'allow', status: 200, code: null });
+    const steps = explained.json.steps as Record<string, unknown>[];
+    expect(steps.find((s) => s.step === 'rate_limit')).toMatchObject({ step: 'rate_limit', ok: true, storeAnswered: false });
+
+    const errorsBefore = await internalErrors(gw);
+    expect((await api(gw, '/open', apiKey)).status).toBe(200);
     expect((await internalErrors(gw)) - errorsBefore).toBe(1);
   });
 });

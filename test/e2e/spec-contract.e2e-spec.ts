@@ -1,6 +1,6 @@
 import { ADMIN_TOKEN, startGateway, type TestGateway } from '../support/gateway';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, api, expectProblem, send } from './helpers/e2e-http';
+import { api, createTenantWithKey, expectProblem, send } from './helpers/e2e-http';
 
 /**
  * SPEC promises checked end to end that the other suites leave open:
@@ -17,16 +17,12 @@ const unlisted = 'https://evil.example.net';
 beforeAll(async () => {
   upstream = await startUpstream();
   gw = await startGateway({ CORS_ORIGINS: listed });
-  const created = await admin(gw, 'POST', '/admin/tenants', {
+  apiKey = await createTenantWithKey(gw, {
     id: 'spec-contract',
     upstreamBaseUrl: upstream.url,
     allowedRoutes: [{ path: '/' }],
     rateLimit: { windowSeconds: 60, maxRequests: 1000 },
   });
-  expect(created.status).toBe(201);
-  const key = await admin(gw, 'POST', '/admin/tenants/spec-contract/keys');
-  expect(key.status).toBe(201);
-  apiKey = key.json.apiKey as string;
 });
 
 afterAll(async () => {

@@ -1,11 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { startGateway, ADMIN_TOKEN, type TestGateway } from '../support/gateway';
 import {
+  canOwnServer,
   freePort,
+  sleep,
   spawnRedisServer,
   startRedis,
   waitFor,
@@ -14,6 +15,7 @@ import {
 } from '../support/redis-server';
 import { call, type Reply } from '../support/http-call';
 import { startUpstream, type Upstream } from '../support/upstream';
+import { createTenantWithKey } from './helpers/e2e-http';
 
 /**
  * SPEC §10, Redis down at start or later: the process stays up, /readyz and /admin/health are 503,
@@ -27,20 +29,9 @@ const PROMPT_MS = 3000;
 
 const admin = { 'x-admin-token': ADMIN_TOKEN };
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function tenantFor(id: string, upstream: Upstream): Record<string, unknown> {
   return { id, name: `Tenant ${id}`, upstreamBaseUrl: `${upstream.url}/${id}`, allowedRoutes: [{ path: '/' }] };
-}
-
-async function createTenantWithKey(gw: TestGateway, tenant: Record<string, unknown>): Promise<string> {
-  const created = await call(gw.url, '/admin/tenants', { method: 'POST', headers: admin, body: tenant });
-  expect(created.status).toBe(201);
-  const key = await call(gw.url, `/admin/tenants/${String(tenant.id)}/keys`, { method: 'POST', headers: admin, body: {} });
-  expect(key.status).toBe(201);
-  const apiKey = key.json?.apiKey;
-  expect(typeof apiKey).toBe('string');
-  return apiKey as string;
 }
 
 /** A gateway answer the gateway produced itself because the store is down: 503 state_unavailable problem JSON. */
@@ -67,7 +58,6 @@ async function expectStatusSoon(gw: TestGateway, path: string, status: number, w
 }
 
 // Stopping and restarting needs a redis-server of our own; a REDIS_URL server is not ours to stop.
-const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 
 (canOwnServer ? describe : describe.skip)('gateway while Redis is down (SPEC §10)', () => {
   let upstream: Upstream;

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { startGateway, type TestGateway } from '../support/gateway';
-import { startRedis, type RedisHandle } from '../support/redis-server';
+import { canOwnServer, startRedis, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
 import { api, sha256Hex, waitReady, type Reply } from './helpers/e2e-http';
 
@@ -27,7 +26,6 @@ const SHORT_TTL_MS = 2000;
 const PAUSE_MS = 300;
 
 // INFO commandstats counts every client of the server: it has to be a server of our own.
-const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
 
 (canOwnServer ? describe : describe.skip)('tenant cache: concurrent misses share one store read', () => {
   let redis: RedisHandle;

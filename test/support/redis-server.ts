@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer, connect, Socket } from 'node:net';
 import { Redis } from 'ioredis';
 
@@ -109,6 +109,12 @@ export async function spawnRedisServer(
   }
 }
 
+/**
+ * True when redis-server can be started here. Tests that stop, restart or count every command of a
+ * server need one of their own: a REDIS_URL server is not theirs to touch.
+ */
+export const canOwnServer = spawnSync('redis-server', ['--version']).status === 0;
+
 export interface StartRedisOptions {
   /** Start our own server even when REDIS_URL is set (for tests that stop or restart it). */
   ownServer?: boolean;
@@ -185,3 +191,5 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

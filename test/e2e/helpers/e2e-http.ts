@@ -114,6 +114,16 @@ export function admin(
   return send(gw.url, method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
+/** Creates the tenant through the control plane and issues it one API key; returns the key. */
+export async function createTenantWithKey(gw: TestGateway, tenant: Record<string, unknown>): Promise<string> {
+  const created = await admin(gw, 'POST', '/admin/tenants', tenant);
+  expect([created.status, created.text]).toEqual([201, created.text]);
+  const key = await admin(gw, 'POST', `/admin/tenants/${String(tenant.id)}/keys`, {});
+  expect([key.status, key.text]).toEqual([201, key.text]);
+  expect(typeof key.json?.apiKey).toBe('string');
+  return key.json.apiKey as string;
+}
+
 /** A data-plane request with an API key. */
 export function api(gw: TestGateway, path: string, apiKey: string | null, method = 'GET'): Promise<Reply> {
   return send(gw.url, method, `/api${path}`, { headers: apiKey === null ? {} : { 'X-API-Key': apiKey } });

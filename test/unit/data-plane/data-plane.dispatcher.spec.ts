@@ -10,6 +10,8 @@ class Trace {
   readonly steps: string[] = [];
   readonly contexts: ExecutionContext[] = [];
   readonly caught: unknown[] = [];
+  /** The response the filter was handed with each error. */
+  readonly responses: unknown[] = [];
   done!: Promise<void>;
   private finish!: () => void;
 
@@ -41,7 +43,7 @@ function filter(trace: Trace, behaviour: 'answer' | 'throw' | 'reject' = 'answer
     catch(exception: unknown, host: ArgumentsHost) {
       trace.steps.push('filter');
       trace.caught.push(exception);
-      expect(host.switchToHttp().getResponse()).toBeDefined();
+      trace.responses.push(host.switchToHttp().getResponse());
       if (behaviour === 'throw') {
         trace.end();
         throw new Error('filter broke');
@@ -62,15 +64,25 @@ function exchange() {
   return { req, res };
 }
 
-function dispatcher(trace: Trace, guards: CanActivate[], opts: { middleware?: NodeMiddleware[]; filter?: ExceptionFilter } = {}) {
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+interface DispatcherOptions {
+  middleware?: NodeMiddleware[];
+  /** By default the handler records itself and ends the trace. */
+  handler?: Handler;
+  filter?: ExceptionFilter;
+}
+
+function dispatcher(trace: Trace, guards: CanActivate[], opts: DispatcherOptions = {}) {
   const { logger, lines } = capturedLogger();
   const d = new DataPlaneDispatcher(
     opts.middleware ?? [],
     guards,
-    () => {
-      trace.steps.push('handler');
-      trace.end();
-    },
+    opts.handler ??
+      (() => {
+        trace.steps.push('handler');
+        trace.end();
+      }),
     opts.filter ?? filter(trace),
     logger,
   );
@@ -122,6 +134,7 @@ describe('DataPlaneDispatcher', () => {
     await trace.done;
     expect(trace.steps).toEqual(['g1', 'g2', 'filter']);
     expect(trace.caught).toEqual([denial]);
+    expect(trace.responses[0]).toBe(res);
   });
 
   it('stops at an asynchronous guard that rejects', async () => {
@@ -133,6 +146,7 @@ describe('DataPlaneDispatcher', () => {
     await trace.done;
     expect(trace.steps).toEqual(['g1', 'filter']);
     expect(trace.caught).toEqual([denial]);
+    expect(trace.responses[0]).toBe(res);
   });
 
   it.each([
@@ -148,6 +162,7 @@ describe('DataPlaneDispatcher', () => {
     await trace.done;
     expect(trace.steps).toEqual(['g1', 'filter']);
     expect(trace.caught[0]).toBeInstanceOf(ForbiddenException);
+    expect(trace.responses[0]).toBe(res);
   });
 
   it.each([
@@ -175,7 +190,7 @@ describe('DataPlaneDispatcher', () => {
     expect(trace.steps).toEqual(['preflight']);
   });
 
-  it('hands an error thrown by a middleware or the handler to the filter', async () => {
+  it('hands an error thrown by a middleware to the filter', async () => {
     const trace = new Trace();
     const broken = new Error('middleware broke');
     const { d } = dispatcher(trace, [guard(trace, 'g1', () => true)], {
@@ -190,6 +205,24 @@ describe('DataPlaneDispatcher', () => {
     await trace.done;
     expect(trace.steps).toEqual(['filter']);
     expect(trace.caught).toEqual([broken]);
+    expect(trace.responses[0]).toBe(res);
+  });
+
+  it('hands an error thrown by the handler to the filter', async () => {
+    const trace = new Trace();
+    const broken = new Error('handler broke');
+    const { d } = dispatcher(trace, [guard(trace, 'g1', () => true), guard(trace, 'g2', async () => true)], {
+      handler: () => {
+        trace.steps.push('handler');
+        throw broken;
+      },
+    });
+    const { req, res } = exchange();
+    d.handle(req, res);
+    await trace.done;
+    expect(trace.steps).toEqual(['g1', 'g2', 'handler', 'filter']);
+    expect(trace.caught).toEqual([broken]);
+    expect(trace.responses[0]).toBe(res);
   });
 
   it.each(['throw', 'reject'] as const)('cuts the connection and logs when the filter itself fails (%s)', async (behaviour) => {

@@ -1,10 +1,11 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { matchRoute } from '../../../src/policy/route-matcher';
 import { MemoryStore } from '../../../src/store/memory/memory.store';
 import { StoreUnavailableError, type KeyLookup } from '../../../src/store/store.port';
 import { hashApiKey } from '../../../src/tenants/api-key';
 import { TenantResolver, type ResolverOptions } from '../../../src/tenants/tenant-resolver';
 import { TenantRepository } from '../../../src/tenants/tenant.repository';
+import { capturedLogger } from '../../support/captured-logger';
 import { gatewayErrorOf } from '../../support/gateway-error';
 
 const silent = pino({ level: 'silent' });
@@ -53,10 +54,10 @@ class FaultyStore extends MemoryStore {
 
 let keySeq = 0;
 
-function setup(options: Partial<ResolverOptions> = {}) {
+function setup(options: Partial<ResolverOptions> = {}, logger: Logger = silent) {
   const store = new FaultyStore();
-  const repository = new TenantRepository(store, silent, { jwksAllowHttp: false });
-  const resolver = new TenantResolver(store, repository, silent, { ttlMs: TTL_MS, ...options });
+  const repository = new TenantRepository(store, logger, { jwksAllowHttp: false });
+  const resolver = new TenantResolver(store, repository, logger, { ttlMs: TTL_MS, ...options });
   return { store, resolver };
 }
 
@@ -422,10 +423,8 @@ describe('TenantResolver', () => {
     });
 
     it('logs an unexpected store error once per shared read, not once per request', async () => {
-      const lines: Record<string, unknown>[] = [];
-      const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-      const store = new FaultyStore();
-      const resolver = new TenantResolver(store, new TenantRepository(store, logger, { jwksAllowHttp: false }), logger, { ttlMs: TTL_MS });
+      const { logger, lines } = capturedLogger('error');
+      const { store, resolver } = setup({}, logger);
       store.unexpected = new TypeError('boom');
 
       const outcomes = await concurrently(20, () => gatewayErrorOf(() => resolver.resolveApiKey('any-key')));
@@ -532,7 +531,7 @@ describe('TenantResolver', () => {
 
   describe('refreshing ahead (refreshAheadMs)', () => {
     const AHEAD_MS = 200;
-    const setupAhead = (options: Partial<ResolverOptions> = {}) => setup({ refreshAheadMs: AHEAD_MS, ...options });
+    const setupAhead = (options: Partial<ResolverOptions> = {}, logger?: Logger) => setup({ refreshAheadMs: AHEAD_MS, ...options }, logger);
 
     it('serves a request close to the end of the freshness from the cache and starts one background refresh of each', async () => {
       const { store, resolver } = setupAhead();
@@ -612,11 +611,8 @@ describe('TenantResolver', () => {
     });
 
     it('a refresh failing with an unexpected error is logged once and leaves the request served', async () => {
-      const lines: Record<string, unknown>[] = [];
-      const logger = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-      const store = new FaultyStore();
-      const repository = new TenantRepository(store, logger, { jwksAllowHttp: false });
-      const resolver = new TenantResolver(store, repository, logger, { ttlMs: TTL_MS, refreshAheadMs: AHEAD_MS });
+      const { logger, lines } = capturedLogger('error');
+      const { store, resolver } = setupAhead({}, logger);
       await addTenant(store, 'acme');
       await resolver.resolveTenant('acme');
       store.unexpected = new TypeError('boom');
