@@ -1,12 +1,12 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/config.types';
 import { compileTrustProxy, TRUST_PROXY } from './http/forwarded';
-import { JwksCache, type JwksCacheOptions } from './identity/jwks-cache';
-import { JwtVerifier } from './identity/jwt-verifier';
+import { JwksCache, type JwksCacheOptions } from './policy/steps/jwt/jwks-cache';
+import { JwtVerifier } from './policy/steps/jwt/jwt-verifier';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
-import { RateLimiter } from './ratelimit/rate-limiter';
+import { RateLimiter } from './policy/steps/rate-limit/rate-limiter';
 import type { StoreLog } from './store/redis/redis.client';
 import { createStateStore } from './store/store.factory';
 import { STATE_STORE, type StateStore } from './store/store.port';

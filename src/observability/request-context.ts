@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { CompiledRoutes } from '../policy/route-matcher';
-import type { RateLimitDecision } from '../ratelimit/rate-limiter';
+import type { CompiledRoutes } from '../policy/steps/route/route-matcher';
+import type { RateLimitDecision } from '../policy/steps/rate-limit/rate-limiter';
 import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
 
 /** What the gateway learns about one request as it goes; read by logs, metrics and the proxy. */

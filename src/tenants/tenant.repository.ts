@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ValidationIssue } from '../errors/gateway-error';
-import { compileRoutes, type CompiledRoutes } from '../policy/route-matcher';
+import { compileRoutes, type CompiledRoutes } from '../policy/steps/route/route-matcher';
 import type { StateStore } from '../store/store.port';
 import type { Tenant } from './tenant.model';
 import { validateTenant } from './tenant.validator';

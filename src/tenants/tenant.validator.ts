@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { GatewayError, type ValidationIssue } from '../errors/gateway-error';
-import { normalizePath } from '../policy/path-normalizer';
+import { normalizePath } from '../policy/steps/path/path-normalizer';
 import type { AllowedRoute, IdpConfig, RateLimitPolicy, RouteAuth, Tenant } from './tenant.model';
 import { errorMessage } from '../errors/error-message';
 

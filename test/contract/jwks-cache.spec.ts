@@ -1,5 +1,5 @@
 import { errors, jwtVerify } from 'jose';
-import { JwksCache, JwksUnavailableError, type JwksCacheOptions } from '../../src/identity/jwks-cache';
+import { JwksCache, JwksUnavailableError, type JwksCacheOptions } from '../../src/policy/steps/jwt/jwks-cache';
 import { makeKey, signToken, startJwksServer, type JwksServer, type SigningKey } from '../support/jwks-server';
 
 /*

@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import type { JWK } from 'jose';
-import { JwksCache } from '../../src/identity/jwks-cache';
-import { JwtVerifier } from '../../src/identity/jwt-verifier';
+import { JwksCache } from '../../src/policy/steps/jwt/jwks-cache';
+import { JwtVerifier } from '../../src/policy/steps/jwt/jwt-verifier';
 import type { Tenant } from '../../src/tenants/tenant.model';
 import { gatewayErrorOf } from '../support/gateway-error';
 import { AUDIENCE, bearer, claims, expectInvalidJwt, ISSUER, tenantWithIdp } from '../support/jwt-fixtures';

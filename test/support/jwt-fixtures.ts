@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 import type { GatewayError } from '../../src/errors/gateway-error';
-import type { JwtVerifier } from '../../src/identity/jwt-verifier';
+import type { JwtVerifier } from '../../src/policy/steps/jwt/jwt-verifier';
 import type { Tenant } from '../../src/tenants/tenant.model';
 import { validateTenant } from '../../src/tenants/tenant.validator';
 import { gatewayErrorOf } from './gateway-error';

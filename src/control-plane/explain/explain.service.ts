@@ -8,14 +8,14 @@ import {
   tenantDisabled,
   tenantNotFound,
 } from '../../errors/gateway-error';
-import { JwtVerifier } from '../../identity/jwt-verifier';
+import { JwtVerifier } from '../../policy/steps/jwt/jwt-verifier';
 import { bodyLimitOf } from '../../policy/body-limit';
 import { forwardRefusal } from '../../policy/forward-refusal';
-import { jwtRequirement } from '../../policy/jwt-rule';
-import { normalizePath } from '../../policy/path-normalizer';
-import { matchRoute } from '../../policy/route-matcher';
+import { jwtRequirement } from '../../policy/steps/route/jwt-rule';
+import { normalizePath } from '../../policy/steps/path/path-normalizer';
+import { matchRoute } from '../../policy/steps/route/route-matcher';
 import { upstreamPrefix } from '../../policy/upstream-url';
-import { denialOf, RateLimiter } from '../../ratelimit/rate-limiter';
+import { denialOf, RateLimiter } from '../../policy/steps/rate-limit/rate-limiter';
 import type { ServedTenant } from '../../tenants/tenant.repository';
 import { TenantResolver } from '../../tenants/tenant-resolver';
 import type { ExplainRequest } from './explain-request';

@@ -1,4 +1,4 @@
-import { jwtRequirement, type JwtSource } from '../../policy/jwt-rule';
+import { jwtRequirement, type JwtSource } from '../../policy/steps/route/jwt-rule';
 import type { TenantListing } from '../tenants/tenant-admin.service';
 
 /** One allowed route of one tenant, as the data plane enforces it. */

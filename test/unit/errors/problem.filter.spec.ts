@@ -5,7 +5,7 @@ import { GatewayError, routeNotAllowed } from '../../../src/errors/gateway-error
 import { ProblemFilter } from '../../../src/errors/problem.filter';
 import { Metrics } from '../../../src/observability/metrics';
 import type { RequestContext } from '../../../src/observability/request-context';
-import { RateLimiter } from '../../../src/ratelimit/rate-limiter';
+import { RateLimiter } from '../../../src/policy/steps/rate-limit/rate-limiter';
 import { MemoryStore } from '../../../src/store/memory/memory.store';
 import { StoreUnavailableError } from '../../../src/store/store.port';
 import type { Tenant } from '../../../src/tenants/tenant.model';

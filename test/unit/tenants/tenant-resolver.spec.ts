@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { matchRoute } from '../../../src/policy/route-matcher';
+import { matchRoute } from '../../../src/policy/steps/route/route-matcher';
 import { MemoryStore } from '../../../src/store/memory/memory.store';
 import { StoreUnavailableError, type KeyLookup } from '../../../src/store/store.port';
 import { hashApiKey } from '../../../src/tenants/api-key';

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { JwtVerifier } from '../../../identity/jwt-verifier';
+import { JwtVerifier } from '../../../policy/steps/jwt/jwt-verifier';
 import { contextOf } from '../../../observability/request-context';
-import { jwtRequired } from '../../../policy/jwt-rule';
+import { jwtRequired } from '../../../policy/steps/route/jwt-rule';
 
 /**
  * Step 4: when the effective rule requires a JWT, the bearer token must verify against the tenant's

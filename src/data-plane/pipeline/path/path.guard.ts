@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { badPath } from '../../../errors/gateway-error';
 import { contextOf } from '../../../observability/request-context';
-import { normalizePath } from '../../../policy/path-normalizer';
+import { normalizePath } from '../../../policy/steps/path/path-normalizer';
 
 /** Step 1 (SPEC §5.1): the raw path after /api, normalized; the query string is kept aside unchanged. */
 @Injectable()

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { contextOf } from '../../../observability/request-context';
-import { applyRateLimitHeaders } from '../../../ratelimit/rate-limit-headers';
-import { denialOf, RateLimiter } from '../../../ratelimit/rate-limiter';
+import { applyRateLimitHeaders } from '../../../policy/steps/rate-limit/rate-limit-headers';
+import { denialOf, RateLimiter } from '../../../policy/steps/rate-limit/rate-limiter';
 
 /**
  * Step 5: one token from the tenant's bucket (one store round trip). The RateLimit-* headers are set

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { routeNotAllowed } from '../../../errors/gateway-error';
 import { contextOf } from '../../../observability/request-context';
-import { matchRoute } from '../../../policy/route-matcher';
+import { matchRoute } from '../../../policy/steps/route/route-matcher';
 
 /** Step 3: the normalized path and the method must match the tenant's allowlist (SPEC §3). */
 @Injectable()

@@ -1,6 +1,6 @@
 import { JwtGuard } from '../../../../../src/data-plane/pipeline/jwt/jwt.guard';
-import { JwksCache } from '../../../../../src/identity/jwks-cache';
-import { JwtVerifier } from '../../../../../src/identity/jwt-verifier';
+import { JwksCache } from '../../../../../src/policy/steps/jwt/jwks-cache';
+import { JwtVerifier } from '../../../../../src/policy/steps/jwt/jwt-verifier';
 import type { AllowedRoute, Tenant } from '../../../../../src/tenants/tenant.model';
 import { validateTenant } from '../../../../../src/tenants/tenant.validator';
 import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';

@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { loadConfig } from '../../../../../src/config/config.loader';
 import { RateLimitGuard } from '../../../../../src/data-plane/pipeline/rate-limit/rate-limit.guard';
 import { Metrics } from '../../../../../src/observability/metrics';
-import { RateLimiter } from '../../../../../src/ratelimit/rate-limiter';
+import { RateLimiter } from '../../../../../src/policy/steps/rate-limit/rate-limiter';
 import { MemoryStore } from '../../../../../src/store/memory/memory.store';
 import type { Tenant } from '../../../../../src/tenants/tenant.model';
 import { fakeRequest, type FakeRequest } from '../../../../support/fake-execution-context';

@@ -1,5 +1,5 @@
 import { RouteGuard } from '../../../../../src/data-plane/pipeline/route/route.guard';
-import { compileRoutes } from '../../../../../src/policy/route-matcher';
+import { compileRoutes } from '../../../../../src/policy/steps/route/route-matcher';
 import { validateTenant } from '../../../../../src/tenants/tenant.validator';
 import type { ServedTenant } from '../../../../../src/tenants/tenant.repository';
 import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';

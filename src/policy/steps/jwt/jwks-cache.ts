@@ -1,5 +1,5 @@
 import { createLocalJWKSet, errors, type CryptoKey, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
-import { LruCache } from '../tenants/lru-cache';
+import { LruCache } from '../../../tenants/lru-cache';
 
 /** The key function `jwtVerify` calls with a token's protected header. */
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;

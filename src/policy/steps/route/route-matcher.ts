@@ -1,6 +1,6 @@
-import { tenantMisconfigured } from '../errors/gateway-error';
-import type { AllowedRoute } from '../tenants/tenant.model';
-import { normalizePath } from './path-normalizer';
+import { tenantMisconfigured } from '../../../errors/gateway-error';
+import type { AllowedRoute } from '../../../tenants/tenant.model';
+import { normalizePath } from '../path/path-normalizer';
 
 /** The outcome of matching one request; `route` is null when no allowed route covers the path. */
 export interface RouteMatch {

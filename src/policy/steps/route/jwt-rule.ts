@@ -1,4 +1,4 @@
-import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
+import type { AllowedRoute, Tenant } from '../../../tenants/tenant.model';
 
 /**
  * SPEC §3: the route's setting, else the tenant's, else required whenever the tenant has an

@@ -1,4 +1,4 @@
-import { badPath } from '../errors/gateway-error';
+import { badPath } from '../../../errors/gateway-error';
 
 /** How each raw ASCII character is handled (SPEC §5.1). */
 const CharKind = {

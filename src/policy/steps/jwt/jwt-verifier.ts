@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.types';
-import { GatewayError, invalidJwt, jwksUnavailable, missingJwt, tenantMisconfigured } from '../errors/gateway-error';
-import type { IdpConfig, Tenant } from '../tenants/tenant.model';
-import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, MIN_RSA_BITS } from '../tenants/tenant.validator';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../../config/config.types';
+import { GatewayError, invalidJwt, jwksUnavailable, missingJwt, tenantMisconfigured } from '../../../errors/gateway-error';
+import type { IdpConfig, Tenant } from '../../../tenants/tenant.model';
+import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, MIN_RSA_BITS } from '../../../tenants/tenant.validator';
 import { JwksCache, JwksUnavailableError, type KeyResolver } from './jwks-cache';
 
 export interface VerifiedJwt {

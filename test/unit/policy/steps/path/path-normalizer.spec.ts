@@ -1,6 +1,6 @@
-import { GatewayError } from '../../../src/errors/gateway-error';
-import { normalizePath } from '../../../src/policy/path-normalizer';
-import { compileRoutes, matchRoute } from '../../../src/policy/route-matcher';
+import { GatewayError } from '../../../../../src/errors/gateway-error';
+import { normalizePath } from '../../../../../src/policy/steps/path/path-normalizer';
+import { compileRoutes, matchRoute } from '../../../../../src/policy/steps/route/route-matcher';
 
 const REJECT = Symbol('400 bad_path');
 type Expected = string | typeof REJECT;

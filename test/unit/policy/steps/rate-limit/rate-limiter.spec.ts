@@ -1,11 +1,11 @@
-import { loadConfig } from '../../../src/config/config.loader';
-import { Metrics } from '../../../src/observability/metrics';
-import { applyRateLimitHeaders } from '../../../src/ratelimit/rate-limit-headers';
-import { denialOf, RateLimiter } from '../../../src/ratelimit/rate-limiter';
-import { MemoryStore } from '../../../src/store/memory/memory.store';
-import { BUCKET_BUDGET_MS, StoreUnavailableError, type BucketState, type StateStore } from '../../../src/store/store.port';
-import { within } from '../../../src/store/within';
-import type { Tenant } from '../../../src/tenants/tenant.model';
+import { loadConfig } from '../../../../../src/config/config.loader';
+import { Metrics } from '../../../../../src/observability/metrics';
+import { applyRateLimitHeaders } from '../../../../../src/policy/steps/rate-limit/rate-limit-headers';
+import { denialOf, RateLimiter } from '../../../../../src/policy/steps/rate-limit/rate-limiter';
+import { MemoryStore } from '../../../../../src/store/memory/memory.store';
+import { BUCKET_BUDGET_MS, StoreUnavailableError, type BucketState, type StateStore } from '../../../../../src/store/store.port';
+import { within } from '../../../../../src/store/within';
+import type { Tenant } from '../../../../../src/tenants/tenant.model';
 
 const tenant = (rateLimit?: Tenant['rateLimit']): Tenant => ({
   id: `t-${Math.random().toString(36).slice(2)}`,

@@ -1,6 +1,6 @@
-import { GatewayError } from '../../../src/errors/gateway-error';
-import { compileRoutes, matchRoute } from '../../../src/policy/route-matcher';
-import type { AllowedRoute } from '../../../src/tenants/tenant.model';
+import { GatewayError } from '../../../../../src/errors/gateway-error';
+import { compileRoutes, matchRoute } from '../../../../../src/policy/steps/route/route-matcher';
+import type { AllowedRoute } from '../../../../../src/tenants/tenant.model';
 
 const users: AllowedRoute = { path: '/v1/users', methods: ['GET', 'POST'] };
 const products: AllowedRoute = { path: '/v1/products/' };

@@ -1,10 +1,10 @@
 import { exportSPKI, SignJWT } from 'jose';
-import { JwksCache } from '../../../src/identity/jwks-cache';
-import { JwtVerifier } from '../../../src/identity/jwt-verifier';
-import type { Tenant } from '../../../src/tenants/tenant.model';
-import { gatewayErrorOf } from '../../support/gateway-error';
-import { AUDIENCE, bearer, claims, expectInvalidJwt, ISSUER, tenantWithIdp } from '../../support/jwt-fixtures';
-import { makeKey, signToken, type SigningKey } from '../../support/jwks-server';
+import { JwksCache } from '../../../../../src/policy/steps/jwt/jwks-cache';
+import { JwtVerifier } from '../../../../../src/policy/steps/jwt/jwt-verifier';
+import type { Tenant } from '../../../../../src/tenants/tenant.model';
+import { gatewayErrorOf } from '../../../../support/gateway-error';
+import { AUDIENCE, bearer, claims, expectInvalidJwt, ISSUER, tenantWithIdp } from '../../../../support/jwt-fixtures';
+import { makeKey, signToken, type SigningKey } from '../../../../support/jwks-server';
 
 /*
  * The verifier on its own: tenant + Authorization header in, subject or GatewayError out. Keys are

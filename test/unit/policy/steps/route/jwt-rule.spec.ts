@@ -1,5 +1,5 @@
-import { jwtRequired, jwtRequirement } from '../../../src/policy/jwt-rule';
-import type { AllowedRoute, Tenant } from '../../../src/tenants/tenant.model';
+import { jwtRequired, jwtRequirement } from '../../../../../src/policy/steps/route/jwt-rule';
+import type { AllowedRoute, Tenant } from '../../../../../src/tenants/tenant.model';
 
 const idp = { issuer: 'https://auth.example.com', jwksUri: 'https://auth.example.com/jwks.json' };
 

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.types';
-import { GatewayError, rateLimited, stateUnavailable } from '../errors/gateway-error';
-import { Metrics } from '../observability/metrics';
-import { STATE_STORE, StoreUnavailableError, type StateStore } from '../store/store.port';
-import { DEFAULT_RATE_LIMIT, type RateLimitPolicy, type Tenant } from '../tenants/tenant.model';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../../../config/config.types';
+import { GatewayError, rateLimited, stateUnavailable } from '../../../errors/gateway-error';
+import { Metrics } from '../../../observability/metrics';
+import { STATE_STORE, StoreUnavailableError, type StateStore } from '../../../store/store.port';
+import { DEFAULT_RATE_LIMIT, type RateLimitPolicy, type Tenant } from '../../../tenants/tenant.model';
 
 /** What the rate-limit step decided for one request (SPEC §5.2); also what the RateLimit-* headers report. */
 export interface RateLimitDecision {
