@@ -6,6 +6,7 @@ import { JwtVerifier } from './policy/steps/jwt/jwt-verifier';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
+import { PolicyPipeline, POLICY_PROVIDERS } from './policy/pipeline';
 import { RateLimiter } from './policy/steps/rate-limit/rate-limiter';
 import type { StoreLog } from './store/redis/redis.client';
 import { createStateStore } from './store/store.factory';
@@ -66,7 +67,7 @@ class StoreCloser implements OnApplicationShutdown {
   }
 }
 
-/** The shared core both planes build on: config, logger, metrics, state store, tenants, JWT verification, lifecycle. */
+/** The shared core both planes build on: config, logger, metrics, state store, tenants, the policy pipeline, lifecycle. */
 @Global()
 @Module({})
 export class CoreModule {
@@ -114,6 +115,7 @@ export class CoreModule {
         Lifecycle,
         Metrics,
         RateLimiter,
+        ...POLICY_PROVIDERS,
         TenantsFileLoader,
         StoreCloser,
       ],
@@ -130,6 +132,7 @@ export class CoreModule {
         Lifecycle,
         Metrics,
         RateLimiter,
+        PolicyPipeline,
       ],
     };
   }

@@ -6,9 +6,9 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
 import { ProblemFilter } from '../errors/problem.filter';
 import { isDataPlaneTarget } from '../http/plane';
+import { apiContextOf } from './api-context';
 import type { Logger } from '../observability/logger';
-import { contextOf } from '../observability/request-context';
-import { DATA_PLANE_PIPELINE } from './pipeline/pipeline';
+import { PolicyGuard } from './policy.guard';
 import { ProxyService } from './proxy/proxy.service';
 
 /** An Express-style middleware that uses only Node's own request and response. */
@@ -48,8 +48,8 @@ export class DataPlaneContext extends ExecutionContextHost implements HttpArgume
 }
 
 /**
- * Serves ANY /api/* the way Nest would serve a route guarded by DATA_PLANE_PIPELINE, minus Express:
- * the same middleware, then the pipeline's guards in their order, taken from DI and given an
+ * Serves ANY /api/* the way Nest would serve a route guarded by PolicyGuard, minus Express:
+ * the same middleware, then the guards in their order, taken from DI and given an
  * ExecutionContext, then the handler (the proxy); anything thrown goes to ProblemFilter.
  *
  * Express 5 swaps the prototype of every request and response it handles (`Object.setPrototypeOf`
@@ -142,12 +142,12 @@ async function settle(result: Promise<unknown> | Observable<unknown>): Promise<b
  * request (request context, CORS). Fails at start, not per request, if the server is not as expected.
  */
 export function installDataPlaneDispatcher(app: NestExpressApplication, middleware: readonly NodeMiddleware[], logger: Logger): void {
-  const guards = DATA_PLANE_PIPELINE.map((type) => app.get<CanActivate>(type, { strict: false }));
+  const guards: CanActivate[] = [app.get(PolicyGuard, { strict: false })];
   const proxy = app.get(ProxyService, { strict: false });
   const dispatcher = new DataPlaneDispatcher(
     middleware,
     guards,
-    (req, res) => proxy.forward(req, res, contextOf(req)),
+    (req, res) => proxy.forward(req, res, apiContextOf(req)),
     app.get(ProblemFilter, { strict: false }),
     logger,
   );

@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { DATA_PLANE_PIPELINE } from './pipeline/pipeline';
+import { PolicyGuard } from './policy.guard';
 import { ProxyService } from './proxy/proxy.service';
 
 /**
- * ANY /api/*: the pipeline's guards, then the streaming proxy, served by DataPlaneDispatcher ahead
+ * ANY /api/*: the policy pipeline's guard, then the streaming proxy, served by DataPlaneDispatcher ahead
  * of Express (no Nest route). Depends on the core only.
  */
 @Module({
-  providers: [ProxyService, ...DATA_PLANE_PIPELINE],
+  providers: [ProxyService, PolicyGuard],
 })
 export class DataPlaneModule {}

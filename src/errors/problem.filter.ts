@@ -4,10 +4,7 @@ import { LOGGER, type Logger } from '../observability/logger';
 import { Metrics } from '../observability/metrics';
 import { contextOf } from '../observability/request-context';
 import { requestIdFrom } from '../observability/request-id';
-import { applyRateLimitHeaders } from '../policy/steps/rate-limit/rate-limit-headers';
-import { RateLimiter } from '../policy/steps/rate-limit/rate-limiter';
 import { StoreUnavailableError } from '../store/store.port';
-import type { Tenant } from '../tenants/tenant.model';
 import { GatewayError, stateUnavailable } from './gateway-error';
 import { sendProblem } from './problem';
 
@@ -23,11 +20,10 @@ function fromHttpException(err: HttpException): GatewayError {
 export class ProblemFilter implements ExceptionFilter {
   constructor(
     @Inject(LOGGER) private readonly logger: Logger,
-    @Inject(RateLimiter) private readonly limiter: RateLimiter,
     @Inject(Metrics) private readonly metrics: Metrics,
   ) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void | Promise<void> {
+  catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const req = http.getRequest<import('node:http').IncomingMessage>();
     const res = http.getResponse<ServerResponse>();
@@ -48,26 +44,6 @@ export class ProblemFilter implements ExceptionFilter {
       res.destroy();
       return;
     }
-    // A denial after the API key but before the bucket still reports the tenant's limit (SPEC §5.2).
-    if (ctx?.tenant !== undefined && ctx.rateLimit === undefined) return this.sendWithLevel(res, error, requestId, ctx.tenant);
     sendProblem(res, error, requestId);
-  }
-
-  /**
-   * Looks at the bucket without taking a token (one extra round trip, on denials only), bounded so a
-   * slow store cannot hold the answer (BUCKET_BUDGET_MS); without an answer only RateLimit-Limit is sent.
-   */
-  private async sendWithLevel(res: ServerResponse, error: GatewayError, requestId: string, tenant: Tenant): Promise<void> {
-    const decision = await this.limiter.peekOrLimit(tenant);
-    // The client may have gone meanwhile; its request line is logged already.
-    if (res.headersSent || res.destroyed) return;
-    try {
-      applyRateLimitHeaders(res, decision);
-      sendProblem(res, error, requestId);
-    } catch (err) {
-      // Nest does not await a filter: nothing may reject from here.
-      this.logger.error({ category: 'system', requestId, err }, 'problem response failed');
-      res.destroy();
-    }
   }
 }

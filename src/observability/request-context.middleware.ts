@@ -68,7 +68,7 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
       const status = res.writableFinished ? res.statusCode : 499;
       if (ctx.plane === 'data') metrics.dataEnded(ctx, status, durationMs);
       else if (ctx.plane === 'control') metrics.controlEnded(endpointOf(req), status, durationMs);
-      const tenantId = ctx.tenant?.id ?? 'unknown';
+      const tenantId = ctx.tenantId ?? 'unknown';
       const code = ctx.errorCode;
       const category = code === undefined ? undefined : DENIAL_CATEGORY[code];
       if (category !== undefined) {

@@ -1,9 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { CompiledRoutes } from '../policy/steps/route/route-matcher';
-import type { RateLimitDecision } from '../policy/steps/rate-limit/rate-limiter';
-import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
 
-/** What the gateway learns about one request as it goes; read by logs, metrics and the proxy. */
+/** What logs and metrics learn about one request as it goes (SPEC §8), on either plane. */
 export interface RequestContext {
   requestId: string;
   startedAt: number;
@@ -12,17 +9,8 @@ export interface RequestContext {
   plane: 'data' | 'control' | 'other';
   /** The request-target exactly as received: nothing has decoded or rewritten it. */
   target: string;
-  /** Normalized path after /api (data plane), set by the path step. */
-  path?: string;
-  /** Raw query string including its leading `?`, or ''. */
-  query?: string;
-  tenant?: Tenant;
-  /** The tenant's allowlist, compiled when it was loaded; set with `tenant`. */
-  routes?: CompiledRoutes;
-  route?: AllowedRoute;
-  authSubject?: string;
-  /** The rate-limit step's decision (its RateLimit-* headers are on the response already). */
-  rateLimit?: RateLimitDecision;
+  /** The resolved tenant's id, once known. */
+  tenantId?: string;
   /** The SPEC code of the denial or error, when there is one. */
   errorCode?: string;
 }

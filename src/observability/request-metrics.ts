@@ -44,7 +44,7 @@ export class RequestMetrics {
 
   dataEnded(ctx: RequestContext, status: number, ms: number): void {
     this.metrics.inflight.dec();
-    const tenantId = ctx.tenant?.id ?? 'unknown';
+    const tenantId = ctx.tenantId ?? 'unknown';
     const children = this.dataChildren(tenantId, status);
     children.requests.inc();
     children.latency.observe(ms);

@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import type { ValidationIssue } from '../errors/gateway-error';
-import { compileRoutes, type CompiledRoutes } from '../policy/steps/route/route-matcher';
 import type { StateStore } from '../store/store.port';
 import type { Tenant } from './tenant.model';
 import { validateTenant } from './tenant.validator';
 
-/** A tenant ready to serve: validated, with its routes compiled once for the matcher. */
-export type ServedTenant = { kind: 'ok'; tenant: Tenant; routes: CompiledRoutes };
+/** A tenant ready to serve: validated. */
+export type ServedTenant = { kind: 'ok'; tenant: Tenant };
 export type LoadedTenant = ServedTenant | { kind: 'invalid'; id: string; errors: ValidationIssue[] };
 
 /**
@@ -35,7 +34,7 @@ export class TenantRepository {
     if (result.tenant.id !== id) {
       return this.invalid(id, [{ path: 'id', message: `does not match the key tenant:${id}` }]);
     }
-    return { kind: 'ok', tenant: result.tenant, routes: compileRoutes(result.tenant.allowedRoutes) };
+    return { kind: 'ok', tenant: result.tenant };
   }
 
   /** Writes a validated tenant; with onlyIfAbsent returns false when it already exists. */

@@ -1,23 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
-import {
-  GatewayError,
-  invalidApiKey,
-  missingApiKey,
-  routeNotAllowed,
-  tenantDisabled,
-  tenantNotFound,
-} from '../../errors/gateway-error';
-import { JwtVerifier } from '../../policy/steps/jwt/jwt-verifier';
+import { GatewayError } from '../../errors/gateway-error';
 import { bodyLimitOf } from '../../policy/body-limit';
+import type { Decision } from '../../policy/decision';
 import { forwardRefusal } from '../../policy/forward-refusal';
-import { jwtRequirement } from '../../policy/steps/route/jwt-rule';
-import { normalizePath } from '../../policy/steps/path/path-normalizer';
-import { matchRoute } from '../../policy/steps/route/route-matcher';
+import { PolicyPipeline } from '../../policy/pipeline';
 import { upstreamPrefix } from '../../policy/upstream-url';
-import { denialOf, RateLimiter } from '../../policy/steps/rate-limit/rate-limiter';
-import type { ServedTenant } from '../../tenants/tenant.repository';
-import { TenantResolver } from '../../tenants/tenant-resolver';
+import type { Tenant } from '../../tenants/tenant.model';
 import type { ExplainRequest } from './explain-request';
 
 export type ExplainStep = { step: string; ok: boolean } & Record<string, unknown>;
@@ -33,130 +22,79 @@ export interface Explanation {
   upstreamUrl?: string;
 }
 
-/** Carries a denial out of a step: the step's entry is already recorded. */
-class Denied extends Error {
-  constructor(readonly error: GatewayError) {
-    super(error.code);
-  }
-}
-
-/** Records a step's denial and stops the explanation there. */
-type Deny = (step: string, error: GatewayError, extra?: Record<string, unknown>) => never;
-
-/** Runs a step's check: a GatewayError it throws (e.g. 503 state_unavailable) is the data plane's answer too. */
-async function orDeny<T>(step: string, check: () => T | Promise<T>, deny: Deny, extra?: Record<string, unknown>): Promise<T> {
-  try {
-    return await check();
-  } catch (err) {
-    if (err instanceof GatewayError) deny(step, err, extra);
-    throw err;
-  }
+/**
+ * Naming a tenant that does not exist is a mistake in the question (404), not a decision the data
+ * plane could take; every other GatewayError a step throws is that step's refusal.
+ */
+function isRefusal(err: unknown): err is GatewayError {
+  return err instanceof GatewayError && err.code !== 'tenant_not_found';
 }
 
 /**
- * What the data plane would decide for a request, step by step, with the very functions its guards
- * use (path normalizer, tenant resolver, route matcher, JWT verifier, rate limiter), in the same
- * order and stopping at the same first denial. It never calls the upstream and never takes a token
- * (the bucket is only looked at). The API key and the token are inputs only: no step echoes them.
+ * What the data plane would decide for a request: the same policy pipeline, step by step, in peek
+ * mode (the bucket is looked at, never taken from), stopping at the same first refusal, then the
+ * proxy's own refusals. It never calls the upstream. The API key and the token are inputs only: no
+ * step shows them.
  */
 @Injectable()
 export class ExplainService {
   constructor(
-    @Inject(TenantResolver) private readonly resolver: TenantResolver,
-    @Inject(JwtVerifier) private readonly jwt: JwtVerifier,
-    @Inject(RateLimiter) private readonly limiter: RateLimiter,
+    @Inject(PolicyPipeline) private readonly pipeline: PolicyPipeline,
     @Inject(GATEWAY_CONFIG) private readonly config: Pick<GatewayConfig, 'maxBodyBytes'>,
   ) {}
 
   async explain(input: ExplainRequest): Promise<Explanation> {
     const steps: ExplainStep[] = [];
     const answer: Explanation = { decision: 'allow', status: 200, code: null, steps };
-    try {
-      await this.run(input, answer);
-    } catch (err) {
-      if (!(err instanceof Denied)) throw err;
-      answer.decision = 'deny';
-      answer.status = err.error.status;
-      answer.code = err.error.code;
+    const decision = decisionOf(input);
+    for (const step of this.pipeline.steps) {
+      try {
+        await step.run(decision, 'peek');
+      } catch (err) {
+        if (!isRefusal(err)) throw err;
+        steps.push({ step: step.name, ok: false, code: err.code, detail: err.detail, ...step.showsRefusal?.(decision, err) });
+        return refused(answer, err);
+      }
+      steps.push({ step: step.name, ok: true, ...step.shows(decision) });
+      if (answer.upstreamUrl === undefined && decision.tenant !== undefined) answer.upstreamUrl = upstreamUrlOf(decision.tenant, decision);
     }
+
+    // The proxy: a declared body over the limit is refused first, then only a path that reaches the
+    // upstream unchanged is forwarded (a body that grows past the limit while streaming cannot be known here).
+    const tenant = decision.tenant!;
+    const forwardPath = upstreamPrefix(new URL(tenant.upstreamBaseUrl)) + decision.path!;
+    const contentLength = decision.headers['content-length'];
+    const refusal = forwardRefusal(bodyLimitOf(tenant, this.config.maxBodyBytes), typeof contentLength === 'string' ? contentLength : undefined, forwardPath);
+    if (refusal !== null) {
+      steps.push({ step: 'proxy', ok: false, code: refusal.code, detail: refusal.detail });
+      return refused(answer, refusal);
+    }
+    steps.push({ step: 'proxy', ok: true, upstreamUrl: answer.upstreamUrl });
     return answer;
   }
+}
 
-  private async run(input: ExplainRequest, answer: Explanation): Promise<void> {
-    const { steps } = answer;
-    const deny: Deny = (step, error, extra = {}) => {
-      steps.push({ step, ok: false, code: error.code, detail: error.detail, ...extra });
-      throw new Denied(error);
-    };
+/** The question as the data plane would see the request: the key arrives as its header. */
+function decisionOf(input: ExplainRequest): Decision {
+  const headers: Record<string, string> = { ...input.headers };
+  delete headers['x-api-key'];
+  if (input.apiKey !== undefined) headers['x-api-key'] = input.apiKey;
+  return {
+    method: input.method,
+    target: '/api' + input.path,
+    headers,
+    ...(input.tenantId !== undefined && { namedTenantId: input.tenantId }),
+  };
+}
 
-    // 1. Path (SPEC §5.1).
-    const q = input.path.indexOf('?');
-    const rawPath = q === -1 ? input.path : input.path.slice(0, q);
-    const query = q === -1 ? '' : input.path.slice(q);
-    const path = await orDeny('path', () => normalizePath(rawPath), deny);
-    steps.push({ step: 'path', ok: true, normalized: path });
+function upstreamUrlOf(tenant: Tenant, decision: Decision): string {
+  const base = new URL(tenant.upstreamBaseUrl);
+  return base.origin + upstreamPrefix(base) + decision.path! + decision.query!;
+}
 
-    // 2. API key -> tenant (or the tenant named directly).
-    const served = await this.tenantStep(input, steps, deny);
-    const tenant = served.tenant;
-    const base = new URL(tenant.upstreamBaseUrl);
-    const forwardPath = upstreamPrefix(base) + path;
-    answer.upstreamUrl = base.origin + forwardPath + query;
-
-    // 3. Route.
-    const match = matchRoute(served.routes, path, input.method);
-    if (match.route === null || !match.methodAllowed) {
-      deny('route', routeNotAllowed(input.method, path), match.route === null ? {} : { route: match.route.path, methodAllowed: false });
-    }
-    const route = match.route;
-    const requirement = jwtRequirement(tenant, route);
-    steps.push({ step: 'route', ok: true, route: route.path, methods: route.methods ?? null, jwtRequired: requirement.required, jwtSource: requirement.source });
-
-    // 4. JWT, when the route requires one.
-    if (requirement.required) {
-      const verified = await orDeny('jwt', () => this.jwt.verify(tenant, input.headers.authorization), deny, { required: true });
-      steps.push({ step: 'jwt', ok: true, required: true, subject: verified.subject ?? null });
-    } else {
-      steps.push({ step: 'jwt', ok: true, required: false });
-    }
-
-    // 5. Rate limit: a look at the bucket, never a take.
-    const level = await this.limiter.peek(tenant);
-    const levelFields = {
-      limit: level.limit,
-      remaining: level.remaining,
-      resetSeconds: level.resetSeconds,
-      ...(level.storeFailed && { storeAnswered: false }),
-    };
-    const refused = denialOf(level);
-    if (refused !== null) deny('rate_limit', refused, { ...levelFields, retryAfterSeconds: level.retryAfterSeconds });
-    steps.push({ step: 'rate_limit', ok: true, ...levelFields });
-
-    // 6. Proxy: a declared body over the limit is refused first, then only a path that reaches the
-    // upstream unchanged is forwarded (a body that grows past the limit while streaming cannot be known here).
-    const refusal = forwardRefusal(bodyLimitOf(tenant, this.config.maxBodyBytes), input.headers['content-length'], forwardPath);
-    if (refusal !== null) deny('proxy', refusal);
-    steps.push({ step: 'proxy', ok: true, upstreamUrl: answer.upstreamUrl });
-  }
-
-  private async tenantStep(
-    input: ExplainRequest,
-    steps: ExplainStep[],
-    deny: Deny,
-  ): Promise<ServedTenant> {
-    let served: ServedTenant | null;
-    if (input.tenantId !== undefined) {
-      // Naming a tenant that does not exist is a mistake in the question, not a data-plane decision.
-      served = await orDeny('api_key', () => this.resolver.resolveTenant(input.tenantId!), deny);
-      if (served === null) throw tenantNotFound(input.tenantId);
-    } else {
-      if (input.apiKey === undefined || input.apiKey === '') deny('api_key', missingApiKey());
-      served = await orDeny('api_key', () => this.resolver.resolveApiKey(input.apiKey!), deny);
-      if (served === null) deny('api_key', invalidApiKey());
-    }
-    const tenant = served.tenant;
-    if (tenant.disabled === true) deny('api_key', tenantDisabled(), { tenantId: tenant.id });
-    steps.push({ step: 'api_key', ok: true, tenantId: tenant.id, ...(input.tenantId !== undefined && { keyChecked: false }) });
-    return served;
-  }
+function refused(answer: Explanation, error: GatewayError): Explanation {
+  answer.decision = 'deny';
+  answer.status = error.status;
+  answer.code = error.code;
+  return answer;
 }

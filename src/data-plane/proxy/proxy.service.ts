@@ -8,13 +8,13 @@ import { sendProblem } from '../../errors/problem';
 import { clientHost, clientProtocol, TRUST_PROXY, type TrustProxy } from '../../http/forwarded';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
-import { contextOf, type RequestContext } from '../../observability/request-context';
 import type { Tenant } from '../../tenants/tenant.model';
 import { bodyLimitOf } from '../../policy/body-limit';
 import { forwardRefusal } from '../../policy/forward-refusal';
 import { upstreamPrefix } from '../../policy/upstream-url';
 import { applyClientHeaderRules, applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
 import { UpstreamAgents } from './upstream-agents';
+import { apiContextOf, type ApiContext } from '../api-context';
 
 interface UpstreamTarget {
   protocol: string;
@@ -95,7 +95,7 @@ export class ProxyService implements OnApplicationShutdown {
         if (proxyRes.complete || exchange.clientGone || exchange.failed) return;
         this.countError(exchange);
         const error = exchange.timedOut ? upstreamTimeout() : upstreamUnavailable();
-        this.fail(res, contextOf(req), exchange, error, new Error('upstream response cut short'));
+        this.fail(res, apiContextOf(req), exchange, error, new Error('upstream response cut short'));
       });
     }
     stripResponseHopByHop(proxyRes.headers);
@@ -103,7 +103,7 @@ export class ProxyService implements OnApplicationShutdown {
   };
 
   /** `ctx` has passed the pipeline: its tenant and normalized path are set. */
-  forward(req: ProxiedRequest, res: ServerResponse, ctx: RequestContext): void {
+  forward(req: ProxiedRequest, res: ServerResponse, ctx: ApiContext): void {
     const tenant = ctx.tenant!;
     const limit = bodyLimitOf(tenant, this.config.maxBodyBytes);
     const declared = req.headers['content-length'];
@@ -170,7 +170,7 @@ export class ProxyService implements OnApplicationShutdown {
     exchange.target.errors.inc();
   }
 
-  private fail(res: ServerResponse, ctx: RequestContext, exchange: Exchange, error: GatewayError, cause?: Error): void {
+  private fail(res: ServerResponse, ctx: ApiContext, exchange: Exchange, error: GatewayError, cause?: Error): void {
     if (exchange.failed) return;
     exchange.failed = true;
     if (error.status >= 500) {

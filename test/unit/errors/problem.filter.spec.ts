@@ -1,31 +1,25 @@
 import type { ArgumentsHost } from '@nestjs/common';
 import { NotFoundException } from '@nestjs/common';
-import { loadConfig } from '../../../src/config/config.loader';
-import { GatewayError, routeNotAllowed } from '../../../src/errors/gateway-error';
+import { GatewayError } from '../../../src/errors/gateway-error';
 import { ProblemFilter } from '../../../src/errors/problem.filter';
 import { Metrics } from '../../../src/observability/metrics';
 import type { RequestContext } from '../../../src/observability/request-context';
-import { RateLimiter } from '../../../src/policy/steps/rate-limit/rate-limiter';
-import { MemoryStore } from '../../../src/store/memory/memory.store';
 import { StoreUnavailableError } from '../../../src/store/store.port';
-import type { Tenant } from '../../../src/tenants/tenant.model';
 import { capturedLogger } from '../../support/captured-logger';
 import { RecordingResponse } from '../../support/recording-response';
 
 /*
  * The filter every error leaves through: each kind of failure becomes its problem JSON, only the
- * unexpected ones count as internal errors, and a denial of a known tenant carries its bucket level.
+ * unexpected ones count as internal errors.
  */
 
 function setup() {
   const { logger, lines } = capturedLogger();
   const metrics = new Metrics();
-  const store = new MemoryStore();
-  const limiter = new RateLimiter(store, loadConfig({ ADMIN_TOKEN: 'a-long-enough-admin-token' }), metrics);
-  const filter = new ProblemFilter(logger, limiter, metrics);
+  const filter = new ProblemFilter(logger, metrics);
   const internal = async (type: string): Promise<number> =>
     (await metrics.internalErrors.get()).values.find((v) => v.labels.type === type)?.value ?? 0;
-  return { filter, lines, internal, store };
+  return { filter, lines, internal };
 }
 
 function host(ctx: Partial<RequestContext>, res: RecordingResponse): ArgumentsHost {
@@ -35,14 +29,13 @@ function host(ctx: Partial<RequestContext>, res: RecordingResponse): ArgumentsHo
   return { switchToHttp: () => http, getType: () => 'http' } as unknown as ArgumentsHost;
 }
 
-const tenant = { id: 'acme', upstreamBaseUrl: 'https://up.test', allowedRoutes: [{ path: '/' }], rateLimit: { windowSeconds: 60, maxRequests: 10 } } as Tenant;
 
 describe('ProblemFilter', () => {
   it('answers an unexpected error 500 internal_error, logs it and counts it as unhandled', async () => {
     const { filter, lines, internal } = setup();
     const res = new RecordingResponse();
     const ctx: Partial<RequestContext> = {};
-    await filter.catch(new TypeError('boom'), host(ctx, res));
+    filter.catch(new TypeError('boom'), host(ctx, res));
     expect(res.statusCode).toBe(500);
     expect(JSON.parse(res.body!)).toMatchObject({ status: 500, code: 'internal_error', requestId: 'req-f' });
     expect(await internal('unhandled')).toBe(1);
@@ -57,7 +50,7 @@ describe('ProblemFilter', () => {
     const { filter, lines, internal } = setup();
     const res = new RecordingResponse();
     const ctx: Partial<RequestContext> = { plane: 'control' };
-    await filter.catch(error, host(ctx, res));
+    filter.catch(error, host(ctx, res));
     expect([res.statusCode, JSON.parse(res.body!).code, ctx.errorCode]).toEqual([status, code, code]);
     expect(await internal('unhandled')).toBe(0);
     expect(lines).toEqual([]);
@@ -67,28 +60,7 @@ describe('ProblemFilter', () => {
     const { filter } = setup();
     const res = new RecordingResponse();
     res.headersSent = true;
-    await filter.catch(new Error('mid-body'), host({}, res));
+    filter.catch(new Error('mid-body'), host({}, res));
     expect([res.destroyed, res.ends]).toEqual([true, 0]);
-  });
-
-  it('gives a denial of a known tenant its bucket level, without taking a token', async () => {
-    const { filter, store } = setup();
-    const res = new RecordingResponse();
-    await filter.catch(routeNotAllowed('GET', '/x'), host({ tenant }, res));
-    expect(res.statusCode).toBe(403);
-    expect(Object.fromEntries(['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset'].map((h) => [h, res.headers.get(h)]))).toEqual({
-      'ratelimit-limit': '10',
-      'ratelimit-remaining': '10',
-      'ratelimit-reset': '0',
-    });
-    expect((await store.takeToken('acme', 10, 60, 0)).remaining).toBe(10);
-  });
-
-  it('leaves the level alone once the bucket has decided (the rate-limit step set it)', async () => {
-    const { filter } = setup();
-    const res = new RecordingResponse();
-    const decided = { allowed: true, limit: 10, remaining: 3, resetSeconds: 42, retryAfterSeconds: 0, storeFailed: false };
-    await filter.catch(new GatewayError(502, 'upstream_unavailable', 'x'), host({ tenant, rateLimit: decided }, res));
-    expect([res.statusCode, res.headers.has('ratelimit-remaining')]).toEqual([502, false]);
   });
 });

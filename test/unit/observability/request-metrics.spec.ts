@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import { Metrics } from '../../../src/observability/metrics';
 import type { RequestContext } from '../../../src/observability/request-context';
 import { endpointOf, RequestMetrics, UNMATCHED_ENDPOINT } from '../../../src/observability/request-metrics';
-import type { Tenant } from '../../../src/tenants/tenant.model';
 import { parseExposition, sumOf } from '../../support/prometheus-text';
 
 const withRoute = (route: unknown) => ({ route }) as unknown as IncomingMessage;
@@ -28,16 +27,14 @@ async function value(metrics: Metrics, name: string, labels: Record<string, stri
 }
 
 describe('RequestMetrics', () => {
-  const acme = { id: 'acme' } as Tenant;
-
   it('counts a data-plane request under its tenant and status, with its latency, and tracks in-flight', async () => {
     const metrics = new Metrics();
     const recorder = new RequestMetrics(metrics);
     recorder.dataStarted();
     recorder.dataStarted();
     expect(await value(metrics, 'gateway_inflight_requests')).toBe(2);
-    recorder.dataEnded({ tenant: acme } as RequestContext, 200, 12);
-    recorder.dataEnded({ tenant: acme } as RequestContext, 200, 40);
+    recorder.dataEnded({ tenantId: 'acme' } as RequestContext, 200, 12);
+    recorder.dataEnded({ tenantId: 'acme' } as RequestContext, 200, 40);
     expect(await value(metrics, 'gateway_inflight_requests')).toBe(0);
     expect(await value(metrics, 'gateway_requests_total', { tenantId: 'acme', status: '200' })).toBe(2);
     expect(await value(metrics, 'gateway_latency_ms_count', { tenantId: 'acme', status: '200' })).toBe(2);
@@ -57,9 +54,9 @@ describe('RequestMetrics', () => {
   it('counts route denials and rate-limited requests under the resolved tenant', async () => {
     const metrics = new Metrics();
     const recorder = new RequestMetrics(metrics);
-    recorder.dataEnded({ tenant: acme, errorCode: 'route_not_allowed' } as RequestContext, 403, 1);
-    recorder.dataEnded({ tenant: acme, errorCode: 'rate_limited' } as RequestContext, 429, 1);
-    recorder.dataEnded({ tenant: acme, errorCode: 'tenant_disabled' } as RequestContext, 403, 1);
+    recorder.dataEnded({ tenantId: 'acme', errorCode: 'route_not_allowed' } as RequestContext, 403, 1);
+    recorder.dataEnded({ tenantId: 'acme', errorCode: 'rate_limited' } as RequestContext, 429, 1);
+    recorder.dataEnded({ tenantId: 'acme', errorCode: 'tenant_disabled' } as RequestContext, 403, 1);
     expect(await value(metrics, 'gateway_route_denials_total', { tenantId: 'acme' })).toBe(1);
     expect(await value(metrics, 'gateway_rate_limited_total', { tenantId: 'acme' })).toBe(1);
     expect(await value(metrics, 'gateway_auth_failures_total')).toBe(0);

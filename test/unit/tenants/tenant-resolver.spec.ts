@@ -126,7 +126,7 @@ describe('TenantResolver', () => {
       expect(served).not.toBeNull();
       expect(served!.kind).toBe('ok');
       expect(served!.tenant).toMatchObject({ id: 'acme', name: 'ACME Corp', upstreamBaseUrl: 'http://acme.upstream.test:8080/base' });
-      expect(matchRoute(served!.routes, '/v1/users/42', 'GET').route).toEqual({ path: '/v1/users', methods: ['GET'] });
+      expect(matchRoute(served!.tenant.allowedRoutes, '/v1/users/42', 'GET').route).toEqual({ path: '/v1/users', methods: ['GET'] });
     });
 
     it('resolves each key to its own tenant', async () => {

@@ -1,9 +1,10 @@
-import { JwtGuard } from '../../../../../src/data-plane/pipeline/jwt/jwt.guard';
+import { JwtStep } from '../../../../../src/policy/steps/jwt/jwt.step';
+import { jwtRequirement } from '../../../../../src/policy/steps/route/jwt-rule';
 import { JwksCache } from '../../../../../src/policy/steps/jwt/jwks-cache';
 import { JwtVerifier } from '../../../../../src/policy/steps/jwt/jwt-verifier';
 import type { AllowedRoute, Tenant } from '../../../../../src/tenants/tenant.model';
 import { validateTenant } from '../../../../../src/tenants/tenant.validator';
-import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';
+import { decisionFor } from '../../../../support/decision';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
 import { makeKey, signToken, type SigningKey } from '../../../../support/jwks-server';
 
@@ -19,11 +20,11 @@ let key: SigningKey;
 let ACME: Tenant;
 let SECURE_BY_DEFAULT: Tenant;
 let NO_IDP: Tenant;
-let guard: JwtGuard;
+let step: JwtStep;
 
 beforeAll(async () => {
   key = await makeKey('ES256');
-  // Inline keys: the guard is tested without any network (the verifier has its own tests).
+  // Inline keys: the step is tested without any network (the verifier has its own tests).
   const idp = { issuer: ISSUER, jwks: { keys: [key.jwk] } };
   /** The SPEC §3 example: an idp, tenant-level jwt off, one route that turns it on. */
   ACME = tenant({
@@ -37,7 +38,7 @@ beforeAll(async () => {
   SECURE_BY_DEFAULT = tenant({ id: 'secure', upstreamBaseUrl: 'https://api.secure.internal', allowedRoutes: [{ path: '/' }], idp });
   /** No idp and no jwt setting: not required. */
   NO_IDP = tenant({ id: 'plain', upstreamBaseUrl: 'https://api.plain.internal', allowedRoutes: [{ path: '/' }] });
-  guard = new JwtGuard(new JwtVerifier(new JwksCache(), { jwtClockToleranceS: 5 }));
+  step = new JwtStep(new JwtVerifier(new JwksCache(), { jwtClockToleranceS: 5 }));
 });
 
 function routeOf(t: Tenant, path: string): AllowedRoute {
@@ -48,14 +49,18 @@ function routeOf(t: Tenant, path: string): AllowedRoute {
 
 /** A request that has passed the path, API-key and route steps. */
 function request(t: Tenant, routePath: string, authorization?: string) {
-  return fakeRequest({
-    originalUrl: `/api${routePath}`,
+  const route = routeOf(t, routePath);
+  return decisionFor({
+    target: `/api${routePath}`,
     headers: authorization === undefined ? {} : { authorization },
-    ctx: { path: routePath, tenant: t, route: routeOf(t, routePath) },
+    path: routePath,
+    tenant: t,
+    route,
+    jwt: jwtRequirement(t, route),
   });
 }
 
-describe('JwtGuard', () => {
+describe('JwtStep', () => {
   describe('on a route that does not require a JWT', () => {
     it.each([
       ['a route with jwt: false', () => ACME, '/v1/products'],
@@ -63,12 +68,12 @@ describe('JwtGuard', () => {
       ['a tenant without idp', () => NO_IDP, '/'],
     ])('passes %s without any Authorization header', async (_label, t, routePath) => {
       const req = request(t(), routePath);
-      expect(await guard.canActivate(fakeHttpContext(req))).toBe(true);
-      expect(req.ctx.authSubject).toBeUndefined();
+      expect(await step.run(req)).toBeUndefined();
+      expect(req.authSubject).toBeUndefined();
     });
 
     it('passes whatever Authorization the client sends (it goes upstream unchanged)', async () => {
-      expect(await guard.canActivate(fakeHttpContext(request(ACME, '/v1/products', 'Basic dXNlcjpwYXNz')))).toBe(true);
+      expect(await step.run(request(ACME, '/v1/products', 'Basic dXNlcjpwYXNz'))).toBeUndefined();
     });
   });
 
@@ -77,7 +82,7 @@ describe('JwtGuard', () => {
       ['the route says so', () => ACME, '/v1/users'],
       ['the tenant has an idp and says nothing (secure by default)', () => SECURE_BY_DEFAULT, '/'],
     ])('answers 401 missing_jwt with WWW-Authenticate: Bearer without Authorization, when %s', async (_label, t, routePath) => {
-      const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(request(t(), routePath))));
+      const err = await gatewayErrorOf(() => step.run((request(t(), routePath))));
       expect(err.status).toBe(401);
       expect(err.code).toBe('missing_jwt');
       expect(err.headers).toEqual({ 'WWW-Authenticate': 'Bearer' });
@@ -90,7 +95,7 @@ describe('JwtGuard', () => {
       ['a token without a scheme', 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln'],
       ['an empty value', ''],
     ])('answers 401 missing_jwt for %s', async (_label, authorization) => {
-      const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(request(ACME, '/v1/users', authorization))));
+      const err = await gatewayErrorOf(() => step.run((request(ACME, '/v1/users', authorization))));
       expect(err.status).toBe(401);
       expect(err.code).toBe('missing_jwt');
       expect(err.headers?.['WWW-Authenticate']).toBe('Bearer');
@@ -98,8 +103,8 @@ describe('JwtGuard', () => {
 
     it('passes a verified token and records its sub as the subject', async () => {
       const req = request(ACME, '/v1/users', `Bearer ${await signToken(key, { iss: ISSUER, sub: 'user-7' })}`);
-      expect(await guard.canActivate(fakeHttpContext(req))).toBe(true);
-      expect(req.ctx.authSubject).toBe('user-7');
+      expect(await step.run(req)).toBeUndefined();
+      expect(req.authSubject).toBe('user-7');
     });
 
     it.each([
@@ -108,9 +113,9 @@ describe('JwtGuard', () => {
       ['an expired token', () => signToken(key, { iss: ISSUER, sub: 'user-7' }, { expiresIn: -60 })],
     ])('answers 401 invalid_jwt for %s and sets no subject', async (_label, token) => {
       const req = request(SECURE_BY_DEFAULT, '/', `bearer ${await token()}`);
-      const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+      const err = await gatewayErrorOf(() => step.run(req));
       expect([err.status, err.code, err.headers?.['WWW-Authenticate']]).toEqual([401, 'invalid_jwt', 'Bearer error="invalid_token"']);
-      expect(req.ctx.authSubject).toBeUndefined();
+      expect(req.authSubject).toBeUndefined();
     });
   });
 });

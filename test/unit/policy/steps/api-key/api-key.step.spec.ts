@@ -1,11 +1,11 @@
 import pino from 'pino';
-import { ApiKeyGuard } from '../../../../../src/data-plane/pipeline/api-key/api-key.guard';
+import { ApiKeyStep } from '../../../../../src/policy/steps/api-key/api-key.step';
 import { MemoryStore } from '../../../../../src/store/memory/memory.store';
 import { StoreUnavailableError, type KeyLookup } from '../../../../../src/store/store.port';
 import { hashApiKey } from '../../../../../src/tenants/api-key';
 import { TenantResolver } from '../../../../../src/tenants/tenant-resolver';
 import { TenantRepository } from '../../../../../src/tenants/tenant.repository';
-import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';
+import { decisionFor } from '../../../../support/decision';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
 
 const silent = pino({ level: 'silent' });
@@ -21,7 +21,7 @@ class FaultyStore extends MemoryStore {
 }
 
 let store: FaultyStore;
-let guard: ApiKeyGuard;
+let step: ApiKeyStep;
 
 async function addTenant(id: string, extra: Record<string, unknown>, apiKey: string): Promise<void> {
   await store.putTenant(id, JSON.stringify({ id, upstreamBaseUrl: 'http://upstream.test', allowedRoutes: [{ path: '/' }], ...extra }));
@@ -33,23 +33,23 @@ beforeEach(async () => {
   const resolver = new TenantResolver(store, new TenantRepository(store, silent, { jwksAllowHttp: false }), silent, {
     ttlMs: 5_000,
   });
-  guard = new ApiKeyGuard(resolver);
+  step = new ApiKeyStep(resolver);
   await addTenant('acme', { name: 'ACME Corp' }, 'acme-key');
   await addTenant('dormant', { disabled: true }, 'dormant-key');
 });
 
 function requestWithKey(apiKey?: string | string[]) {
-  return fakeRequest({ originalUrl: '/api/v1/users', headers: apiKey === undefined ? {} : { 'x-api-key': apiKey } });
+  return decisionFor({ target: '/api/v1/users', headers: apiKey === undefined ? {} : { 'x-api-key': apiKey } });
 }
 
-describe('ApiKeyGuard', () => {
-  it('attaches the tenant of a good key to the request context', async () => {
+describe('ApiKeyStep', () => {
+  it('attaches the tenant of a good key, and its id for logs and metrics, to the decision', async () => {
     const req = requestWithKey('acme-key');
 
-    await expect(guard.canActivate(fakeHttpContext(req))).resolves.toBe(true);
+    await expect(step.run(req)).resolves.toBeUndefined();
 
-    expect(req.ctx.tenant).toMatchObject({ id: 'acme', name: 'ACME Corp' });
-    expect(req.ctx.routes?.entries).toHaveLength(1);
+    expect(req.tenant).toMatchObject({ id: 'acme', name: 'ACME Corp' });
+    expect(req.tenantId).toBe('acme');
   });
 
   it.each([
@@ -58,35 +58,35 @@ describe('ApiKeyGuard', () => {
     ['a repeated X-API-Key', ['acme-key', 'acme-key']],
   ])('answers 401 missing_api_key for %s', async (_label, apiKey) => {
     const req = requestWithKey(apiKey);
-    const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+    const err = await gatewayErrorOf(() => step.run(req));
     expect(err.status).toBe(401);
     expect(err.code).toBe('missing_api_key');
-    expect(req.ctx.tenant).toBeUndefined();
+    expect(req.tenant).toBeUndefined();
   });
 
   it.each(['unknown-key', 'acme-key ', 'ACME-KEY'])('answers 401 invalid_api_key for the unknown key %j', async (apiKey) => {
     const req = requestWithKey(apiKey);
-    const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+    const err = await gatewayErrorOf(() => step.run(req));
     expect(err.status).toBe(401);
     expect(err.code).toBe('invalid_api_key');
-    expect(req.ctx.tenant).toBeUndefined();
-    expect(req.ctx.routes).toBeUndefined();
+    expect(req.tenant).toBeUndefined();
+    expect(req.tenantId).toBeUndefined();
   });
 
   it('answers 403 tenant_disabled for a disabled tenant, with the tenant known to logs and metrics', async () => {
     const req = requestWithKey('dormant-key');
-    const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+    const err = await gatewayErrorOf(() => step.run(req));
     expect(err.status).toBe(403);
     expect(err.code).toBe('tenant_disabled');
-    expect(req.ctx.tenant?.id).toBe('dormant');
+    expect(req.tenant?.id).toBe('dormant');
   });
 
   it('lets a 503 state_unavailable through when the store is down and nothing is cached', async () => {
     store.down = true;
     const req = requestWithKey('acme-key');
-    const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+    const err = await gatewayErrorOf(() => step.run(req));
     expect(err.status).toBe(503);
     expect(err.code).toBe('state_unavailable');
-    expect(req.ctx.tenant).toBeUndefined();
+    expect(req.tenant).toBeUndefined();
   });
 });

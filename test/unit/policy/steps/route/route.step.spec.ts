@@ -1,14 +1,13 @@
-import { RouteGuard } from '../../../../../src/data-plane/pipeline/route/route.guard';
-import { compileRoutes } from '../../../../../src/policy/steps/route/route-matcher';
+import { RouteStep } from '../../../../../src/policy/steps/route/route.step';
+import type { Tenant } from '../../../../../src/tenants/tenant.model';
 import { validateTenant } from '../../../../../src/tenants/tenant.validator';
-import type { ServedTenant } from '../../../../../src/tenants/tenant.repository';
-import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';
+import { decisionFor } from '../../../../support/decision';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
 
-function served(input: Record<string, unknown>): ServedTenant {
+function served(input: Record<string, unknown>): Tenant {
   const result = validateTenant(input, { jwksAllowHttp: false });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return { kind: 'ok', tenant: result.tenant, routes: compileRoutes(result.tenant.allowedRoutes) };
+  return result.tenant;
 }
 
 const ACME = served({
@@ -21,14 +20,14 @@ const ACME = served({
   ],
 });
 
-const guard = new RouteGuard();
+const step = new RouteStep();
 
 /** A request that has passed the path and API-key steps. */
 function request(method: string, path: string, tenant = ACME) {
-  return fakeRequest({ method, originalUrl: `/api${path}`, ctx: { path, tenant: tenant.tenant, routes: tenant.routes } });
+  return decisionFor({ method, target: `/api${path}`, path, tenant });
 }
 
-describe('RouteGuard', () => {
+describe('RouteStep', () => {
   it.each([
     ['GET', '/v1/users', '/v1/users'],
     ['POST', '/v1/users/42', '/v1/users'],
@@ -36,15 +35,15 @@ describe('RouteGuard', () => {
     ['GET', '/v2/admin', '/v2/admin'],
   ])('allows %s %s and attaches the matched route %s', (method, path, routePath) => {
     const req = request(method, path);
-    expect(guard.canActivate(fakeHttpContext(req))).toBe(true);
-    expect(req.ctx.route?.path).toBe(routePath);
+    expect(step.run(req)).toBeUndefined();
+    expect(req.route?.path).toBe(routePath);
   });
 
   it('attaches the route object the tenant declared, with its methods', () => {
     const req = request('GET', '/v1/users/42');
-    guard.canActivate(fakeHttpContext(req));
-    expect(req.ctx.route).toBe(ACME.tenant.allowedRoutes[0]);
-    expect(req.ctx.route?.methods).toEqual(['GET', 'POST']);
+    step.run(req);
+    expect(req.route).toBe(ACME.allowedRoutes[0]);
+    expect(req.route?.methods).toEqual(['GET', 'POST']);
   });
 
   it.each([
@@ -54,10 +53,10 @@ describe('RouteGuard', () => {
     ['GET', '/'],
   ])('denies %s %s (no route covers the path) with 403 route_not_allowed', async (method, path) => {
     const req = request(method, path);
-    const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+    const err = await gatewayErrorOf(() => step.run(req));
     expect(err.status).toBe(403);
     expect(err.code).toBe('route_not_allowed');
-    expect(req.ctx.route).toBeUndefined();
+    expect(req.route).toBeUndefined();
   });
 
   it.each([
@@ -66,15 +65,15 @@ describe('RouteGuard', () => {
     ['HEAD', '/v2/admin'],
   ])('denies %s %s (method not listed on the route) with 403 route_not_allowed', async (method, path) => {
     const req = request(method, path);
-    const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+    const err = await gatewayErrorOf(() => step.run(req));
     expect(err.status).toBe(403);
     expect(err.code).toBe('route_not_allowed');
     expect(err.detail).toContain(`${method} ${path}`);
-    expect(req.ctx.route).toBeUndefined();
+    expect(req.route).toBeUndefined();
   });
 
   it('denies everything for a tenant with no routes', async () => {
     const req = request('GET', '/v1/users', served({ id: 'empty', upstreamBaseUrl: 'http://u.test', allowedRoutes: [] }));
-    expect((await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)))).code).toBe('route_not_allowed');
+    expect((await gatewayErrorOf(() => step.run(req))).code).toBe('route_not_allowed');
   });
 });

@@ -1,17 +1,17 @@
-import { PathGuard } from '../../../../../src/data-plane/pipeline/path/path.guard';
-import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';
+import { PathStep } from '../../../../../src/policy/steps/path/path.step';
+import { decisionFor } from '../../../../support/decision';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
 
-const guard = new PathGuard();
+const step = new PathStep();
 
 function pass(originalUrl: string) {
-  const req = fakeRequest({ originalUrl });
-  expect(guard.canActivate(fakeHttpContext(req))).toBe(true);
-  return req.ctx;
+  const decision = decisionFor({ target: originalUrl });
+  expect(step.run(decision)).toBeUndefined();
+  return decision;
 }
 
-describe('PathGuard', () => {
-  it('stores the path after /api and the query string in the request context', () => {
+describe('PathStep', () => {
+  it('stores the path after /api and the query string in the decision', () => {
     const ctx = pass('/api/v1/users/42?expand=orders&limit=10');
     expect(ctx.path).toBe('/v1/users/42');
     expect(ctx.query).toBe('?expand=orders&limit=10');
@@ -43,11 +43,11 @@ describe('PathGuard', () => {
   it.each(['/apix/v1/users', '/api-v1/users', '/v1/users', '/API/v1/users', '/admin/tenants', '/', '/ap'])(
     'refuses %s, which is not under /api, with 400 bad_path',
     async (originalUrl) => {
-      const req = fakeRequest({ originalUrl });
-      const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+      const decision = decisionFor({ target: originalUrl });
+      const err = await gatewayErrorOf(() => step.run(decision));
       expect(err.status).toBe(400);
       expect(err.code).toBe('bad_path');
-      expect(req.ctx.path).toBeUndefined();
+      expect(decision.path).toBeUndefined();
     },
   );
 
@@ -63,10 +63,10 @@ describe('PathGuard', () => {
     '/api/v1/%00',
     '/api/v1/%zz',
   ])('refuses the traversal or forbidden path %s with 400 bad_path', async (originalUrl) => {
-    const req = fakeRequest({ originalUrl });
-    const err = await gatewayErrorOf(() => guard.canActivate(fakeHttpContext(req)));
+    const decision = decisionFor({ target: originalUrl });
+    const err = await gatewayErrorOf(() => step.run(decision));
     expect(err.status).toBe(400);
     expect(err.code).toBe('bad_path');
-    expect(req.ctx.path).toBeUndefined();
+    expect(decision.path).toBeUndefined();
   });
 });

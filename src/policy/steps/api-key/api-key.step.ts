@@ -1,0 +1,46 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { invalidApiKey, missingApiKey, tenantDisabled, tenantNotFound } from '../../../errors/gateway-error';
+import type { ServedTenant } from '../../../tenants/tenant.repository';
+import { TenantResolver } from '../../../tenants/tenant-resolver';
+import type { Decision } from '../../decision';
+import type { PolicyStep } from '../../step';
+
+/** Step 2: X-API-Key -> SHA-256 -> tenant (cached); a disabled tenant is a 403. */
+@Injectable()
+export class ApiKeyStep implements PolicyStep {
+  readonly name = 'api_key';
+
+  constructor(@Inject(TenantResolver) private readonly resolver: TenantResolver) {}
+
+  async run(decision: Decision): Promise<void> {
+    const served = decision.namedTenantId === undefined ? await this.byKey(decision) : await this.byName(decision.namedTenantId);
+    const tenant = served.tenant;
+    // Known before the disabled check, so logs and metrics name the tenant of a refused request.
+    decision.tenant = tenant;
+    decision.tenantId = tenant.id;
+    if (tenant.disabled === true) throw tenantDisabled();
+  }
+
+  shows(decision: Decision): Record<string, unknown> {
+    return { tenantId: decision.tenantId, ...(decision.namedTenantId !== undefined && { keyChecked: false }) };
+  }
+
+  showsRefusal(decision: Decision): Record<string, unknown> {
+    return decision.tenantId === undefined ? {} : { tenantId: decision.tenantId };
+  }
+
+  private async byKey(decision: Decision): Promise<ServedTenant> {
+    const apiKey = decision.headers['x-api-key'];
+    if (typeof apiKey !== 'string' || apiKey === '') throw missingApiKey();
+    const served = await this.resolver.resolveApiKey(apiKey);
+    if (served === null) throw invalidApiKey();
+    return served;
+  }
+
+  /** Explain may name the tenant instead of giving a key; naming one that does not exist is a 404. */
+  private async byName(tenantId: string): Promise<ServedTenant> {
+    const served = await this.resolver.resolveTenant(tenantId);
+    if (served === null) throw tenantNotFound(tenantId);
+    return served;
+  }
+}

@@ -1,0 +1,54 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Decision } from '../../decision';
+import type { PolicyStep, StepMode } from '../../step';
+import { denialOf, RateLimiter, type RateLimitDecision } from './rate-limiter';
+
+/**
+ * Step 5: one token from the tenant's bucket (one store round trip); `peek` only looks. The decision
+ * is kept on the request, whose RateLimit-* headers then go on every later answer: the proxied
+ * response, a 429, a 413 or a 502.
+ */
+@Injectable()
+export class RateLimitStep implements PolicyStep {
+  readonly name = 'rate_limit';
+
+  constructor(@Inject(RateLimiter) private readonly limiter: RateLimiter) {}
+
+  async run(decision: Decision, mode: StepMode): Promise<void> {
+    const tenant = decision.tenant!;
+    const level = await (mode === 'take' ? this.limiter.take(tenant) : this.limiter.peek(tenant));
+    decision.rateLimit = level;
+    const denial = denialOf(level);
+    if (denial !== null) throw denial;
+  }
+
+  shows(decision: Decision): Record<string, unknown> {
+    return levelFields(decision.rateLimit!);
+  }
+
+  showsRefusal(decision: Decision): Record<string, unknown> {
+    const level = decision.rateLimit;
+    return level === undefined ? {} : { ...levelFields(level), retryAfterSeconds: level.retryAfterSeconds };
+  }
+
+  /**
+   * A refusal after the API key but before the bucket still reports the tenant's limit (SPEC §5.2):
+   * a look at the bucket without taking a token (one extra round trip, on refusals only), bounded
+   * like any bucket call; without an answer only RateLimit-Limit is known. Never rejects.
+   */
+  afterRefusal(decision: Decision): Promise<void> | undefined {
+    if (decision.tenant === undefined || decision.rateLimit !== undefined) return undefined;
+    return this.limiter.peekOrLimit(decision.tenant).then((level) => {
+      decision.rateLimit = level;
+    });
+  }
+}
+
+function levelFields(level: RateLimitDecision): Record<string, unknown> {
+  return {
+    limit: level.limit,
+    remaining: level.remaining,
+    resetSeconds: level.resetSeconds,
+    ...(level.storeFailed && { storeAnswered: false }),
+  };
+}

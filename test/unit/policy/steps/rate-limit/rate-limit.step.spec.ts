@@ -1,0 +1,75 @@
+import { loadConfig } from '../../../../../src/config/config.loader';
+import { Metrics } from '../../../../../src/observability/metrics';
+import { RateLimitStep } from '../../../../../src/policy/steps/rate-limit/rate-limit.step';
+import { RateLimiter } from '../../../../../src/policy/steps/rate-limit/rate-limiter';
+import { MemoryStore } from '../../../../../src/store/memory/memory.store';
+import type { Tenant } from '../../../../../src/tenants/tenant.model';
+import { decisionFor } from '../../../../support/decision';
+import { gatewayErrorOf } from '../../../../support/gateway-error';
+
+const TENANT: Tenant = {
+  id: 'acme',
+  upstreamBaseUrl: 'https://api.acme.internal',
+  allowedRoutes: [{ path: '/' }],
+  rateLimit: { windowSeconds: 60, maxRequests: 2 },
+};
+
+/** A decision past the JWT step. */
+const decision = () => decisionFor({ tenant: TENANT, tenantId: TENANT.id, path: '/' });
+
+describe('RateLimitStep', () => {
+  const config = loadConfig({ ADMIN_TOKEN: 'x'.repeat(32) });
+  let store: MemoryStore;
+  let step: RateLimitStep;
+  beforeEach(() => {
+    store = new MemoryStore();
+    step = new RateLimitStep(new RateLimiter(store, config, new Metrics()));
+  });
+
+  it('takes a token while tokens last, recording the level on the decision', async () => {
+    const d = decision();
+    await expect(step.run(d, 'take')).resolves.toBeUndefined();
+    expect(d.rateLimit).toMatchObject({ allowed: true, limit: 2, remaining: 1, resetSeconds: 30 });
+  });
+
+  it('refuses an empty bucket with 429 rate_limited and Retry-After, recording the level', async () => {
+    for (let i = 0; i < 2; i++) await step.run(decision(), 'take');
+    const d = decision();
+    const err = await gatewayErrorOf(() => step.run(d, 'take'));
+    expect({ status: err.status, code: err.code, retryAfter: err.headers?.['Retry-After'] }).toEqual({
+      status: 429,
+      code: 'rate_limited',
+      retryAfter: '30',
+    });
+    expect(d.rateLimit).toMatchObject({ allowed: false, remaining: 0, resetSeconds: 60 });
+  });
+
+  it('only looks in peek mode: any number of peeks leave the bucket full', async () => {
+    for (let i = 0; i < 5; i++) await step.run(decision(), 'peek');
+    const d = decision();
+    await step.run(d, 'peek');
+    expect(d.rateLimit).toMatchObject({ allowed: true, remaining: 2 });
+    expect((await store.takeToken('acme', 2, 60, 0)).remaining).toBe(2);
+  });
+
+  it('after a refusal before the bucket, looks at it without taking a token', async () => {
+    const d = decision();
+    await step.afterRefusal(d);
+    expect(d.rateLimit).toMatchObject({ limit: 2, remaining: 2, resetSeconds: 0 });
+    expect((await store.takeToken('acme', 2, 60, 0)).remaining).toBe(2);
+  });
+
+  it('after a refusal, leaves alone a level the bucket already decided, and a request with no tenant', () => {
+    const decided = decision();
+    decided.rateLimit = { allowed: false, limit: 2, remaining: 0, resetSeconds: 60, retryAfterSeconds: 30, storeFailed: false };
+    expect(step.afterRefusal(decided)).toBeUndefined();
+    expect(step.afterRefusal(decisionFor())).toBeUndefined();
+  });
+
+  it('shows the level to explain, and the wait when it refused', async () => {
+    for (let i = 0; i < 2; i++) await step.run(decision(), 'take');
+    const d = decision();
+    await gatewayErrorOf(() => step.run(d, 'peek'));
+    expect(step.showsRefusal(d)).toEqual({ limit: 2, remaining: 0, resetSeconds: 60, retryAfterSeconds: 30 });
+  });
+});
