@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { ErrorCode } from '../errors/error-table';
 import type { CompiledRoutes } from '../policy/route-matcher';
 import type { RateLimitDecision } from '../ratelimit/rate-limiter';
 import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
@@ -24,7 +25,7 @@ export interface RequestContext {
   /** The rate-limit step's decision (its RateLimit-* headers are on the response already). */
   rateLimit?: RateLimitDecision;
   /** The SPEC code of the denial or error, when there is one. */
-  errorCode?: string;
+  errorCode?: ErrorCode;
 }
 
 export type ContextRequest = IncomingMessage & { ctx: RequestContext };
