@@ -1,11 +1,15 @@
+import { ERROR_TABLE, type ErrorCode } from './error-table';
+
 /**
  * Every response the gateway produces itself is one of these, rendered as RFC 9457 problem JSON.
- * `code` is the stable SPEC §5.4 / §6 code clients and dashboards match on.
+ * `code` is the stable SPEC §5.4 / §6 code clients and dashboards match on; its status comes from
+ * the error table.
  */
 export class GatewayError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly detail: string,
     /** Extra members of the problem document (e.g. `errors` for invalid_tenant). */
     readonly extra?: Record<string, unknown>,
@@ -14,6 +18,7 @@ export class GatewayError extends Error {
   ) {
     super(detail);
     this.name = 'GatewayError';
+    this.status = ERROR_TABLE[code].status;
   }
 }
 
@@ -22,46 +27,48 @@ export interface ValidationIssue {
   message: string;
 }
 
-export const badPath = (detail: string) => new GatewayError(400, 'bad_path', detail);
-export const missingApiKey = () => new GatewayError(401, 'missing_api_key', 'The X-API-Key header is required.');
-export const invalidApiKey = () => new GatewayError(401, 'invalid_api_key', 'The API key is not valid.');
-export const tenantDisabled = () => new GatewayError(403, 'tenant_disabled', 'The tenant is disabled.');
+export const badPath = (detail: string) => new GatewayError('bad_path', detail);
+export const missingApiKey = () => new GatewayError('missing_api_key', 'The X-API-Key header is required.');
+export const invalidApiKey = () => new GatewayError('invalid_api_key', 'The API key is not valid.');
+export const tenantDisabled = () => new GatewayError('tenant_disabled', 'The tenant is disabled.');
 export const routeNotAllowed = (method: string, path: string) =>
-  new GatewayError(403, 'route_not_allowed', `No allowed route matches ${method} ${path}.`);
+  new GatewayError('route_not_allowed', `No allowed route matches ${method} ${path}.`);
 export const missingJwt = () =>
-  new GatewayError(401, 'missing_jwt', 'A bearer token is required for this route.', undefined, {
+  new GatewayError('missing_jwt', 'A bearer token is required for this route.', undefined, {
     'WWW-Authenticate': 'Bearer',
   });
 export const invalidJwt = (detail: string) =>
-  new GatewayError(401, 'invalid_jwt', detail, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
-export const jwksUnavailable = (detail: string) => new GatewayError(503, 'jwks_unavailable', detail);
+  new GatewayError('invalid_jwt', detail, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+export const jwksUnavailable = (detail: string) => new GatewayError('jwks_unavailable', detail);
 export const rateLimited = (retryAfterSeconds: number) =>
-  new GatewayError(429, 'rate_limited', 'The tenant rate limit is exhausted.', undefined, {
+  new GatewayError('rate_limited', 'The tenant rate limit is exhausted.', undefined, {
     'Retry-After': String(retryAfterSeconds),
   });
 export const payloadTooLarge = (limit: number) =>
-  new GatewayError(413, 'payload_too_large', `The request body exceeds ${limit} bytes.`);
+  new GatewayError('payload_too_large', `The request body exceeds ${limit} bytes.`);
 export const tenantMisconfigured = () =>
-  new GatewayError(500, 'tenant_misconfigured', 'The tenant configuration is invalid.');
+  new GatewayError('tenant_misconfigured', 'The tenant configuration is invalid.');
 export const upstreamUnavailable = () =>
-  new GatewayError(502, 'upstream_unavailable', 'The upstream service could not be reached.');
+  new GatewayError('upstream_unavailable', 'The upstream service could not be reached.');
 export const stateUnavailable = () =>
-  new GatewayError(503, 'state_unavailable', 'The gateway state store is unavailable.');
+  new GatewayError('state_unavailable', 'The gateway state store is unavailable.');
 export const upstreamTimeout = () =>
-  new GatewayError(504, 'upstream_timeout', 'The upstream service did not respond in time.');
+  new GatewayError('upstream_timeout', 'The upstream service did not respond in time.');
 
 export const invalidAdminToken = () =>
-  new GatewayError(401, 'invalid_admin_token', 'A valid X-Admin-Token header is required.');
-export const tenantExists = (id: string) => new GatewayError(409, 'tenant_exists', `Tenant "${id}" already exists.`);
+  new GatewayError('invalid_admin_token', 'A valid X-Admin-Token header is required.');
+export const tenantExists = (id: string) => new GatewayError('tenant_exists', `Tenant "${id}" already exists.`);
 export const tenantNotFound = (id: string) =>
-  new GatewayError(404, 'tenant_not_found', `Tenant "${id}" does not exist.`);
-export const keyNotFound = (keyId: string) => new GatewayError(404, 'key_not_found', `Key "${keyId}" does not exist.`);
+  new GatewayError('tenant_not_found', `Tenant "${id}" does not exist.`);
+export const keyNotFound = (keyId: string) => new GatewayError('key_not_found', `Key "${keyId}" does not exist.`);
 export const invalidTenant = (errors: ValidationIssue[]) =>
-  new GatewayError(400, 'invalid_tenant', `The tenant has ${errors.length} problem(s).`, { errors });
+  new GatewayError('invalid_tenant', `The tenant has ${errors.length} problem(s).`, { errors });
 export const invalidRequest = (errors: ValidationIssue[]) =>
-  new GatewayError(400, 'invalid_request', `The request has ${errors.length} problem(s).`, { errors });
+  new GatewayError('invalid_request', `The request has ${errors.length} problem(s).`, { errors });
 export const unsupportedMediaType = () =>
-  new GatewayError(415, 'unsupported_media_type', 'Request bodies must be application/json.');
-export const malformedJson = (detail: string) => new GatewayError(400, 'malformed_json', detail);
+  new GatewayError('unsupported_media_type', 'Request bodies must be application/json.');
+export const malformedJson = (detail: string) => new GatewayError('malformed_json', detail);
 export const adminBodyTooLarge = () =>
-  new GatewayError(413, 'payload_too_large', 'Admin request bodies are limited to 1 MiB.');
+  new GatewayError('payload_too_large', 'Admin request bodies are limited to 1 MiB.');
+export const keyExists = () => new GatewayError('key_exists', 'This key is already registered.');
+export const internalError = () => new GatewayError('internal_error', 'The gateway failed to handle the request.');

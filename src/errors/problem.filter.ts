@@ -5,14 +5,25 @@ import { Metrics } from '../observability/metrics';
 import { contextOf } from '../observability/request-context';
 import { requestIdFrom } from '../observability/request-id';
 import { StoreUnavailableError } from '../store/store.port';
-import { GatewayError, stateUnavailable } from './gateway-error';
+import type { ErrorCode } from './error-table';
+import { GatewayError, internalError, stateUnavailable } from './gateway-error';
 import { sendProblem } from './problem';
+
+/** The table code for each status Nest's own HTTP errors carry; any other status is an internal error. */
+const HTTP_EXCEPTION_CODES: ReadonlyMap<number, ErrorCode> = new Map([
+  [400, 'bad_request'],
+  [403, 'forbidden'],
+  [404, 'not_found'],
+  [405, 'method_not_allowed'],
+  [413, 'payload_too_large'],
+  [415, 'unsupported_media_type'],
+]);
 
 /** Nest's own HTTP errors (unknown route, wrong method) in our problem-JSON shape. */
 function fromHttpException(err: HttpException): GatewayError {
   const status = err.getStatus();
-  const code = status === 404 ? 'not_found' : status === 405 ? 'method_not_allowed' : `http_${status}`;
-  return new GatewayError(status, code, status === 404 ? 'No such resource.' : err.message);
+  const code = HTTP_EXCEPTION_CODES.get(status) ?? 'internal_error';
+  return new GatewayError(code, status === 404 ? 'No such resource.' : err.message);
 }
 
 /** Every error that reaches Nest leaves as RFC 9457 problem JSON (SPEC §5.4); nothing else does. */
@@ -37,7 +48,7 @@ export class ProblemFilter implements ExceptionFilter {
     else {
       this.logger.error({ category: 'system', requestId, err: exception }, 'unhandled error');
       this.metrics.internalErrors.labels('unhandled').inc();
-      error = new GatewayError(500, 'internal_error', 'The gateway failed to handle the request.');
+      error = internalError();
     }
     if (ctx) ctx.errorCode = error.code;
     if (res.headersSent) {

@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { STATUS_CODES } from 'node:http';
+import { ERROR_TABLE } from './error-table';
 import type { GatewayError } from './gateway-error';
 
 /** RFC 9457 problem document of a GatewayError (SPEC §5.4). */
 export function problemBody(error: GatewayError, requestId: string): string {
   return JSON.stringify({
     type: 'about:blank',
-    title: STATUS_CODES[error.status] ?? 'Error',
+    title: ERROR_TABLE[error.code].title,
     status: error.status,
     detail: error.detail,
     code: error.code,

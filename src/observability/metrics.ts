@@ -1,10 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_CODES, ERROR_TABLE, type AuthFailureReason } from '../errors/error-table';
 
 /** SPEC §8: latency buckets from 1 to 3000 ms, including 50 and 3000. */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 3000];
 
-/** `gateway_auth_failures_total{reason}` values (SPEC §8). */
-export const AUTH_FAILURE_REASONS = ['missing_api_key', 'invalid_api_key', 'missing_jwt', 'invalid_jwt', 'jwks_unavailable'] as const;
+/** `gateway_auth_failures_total{reason}` values (SPEC §8): the codes the error table counts as auth failures. */
+export const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = Object.freeze(
+  ERROR_CODES.filter((code): code is AuthFailureReason => ERROR_TABLE[code].metric === 'auth_failure'),
+);
 
 /** `control_mutations_total{action}` values (SPEC §8). */
 export type MutationAction = 'tenant_create' | 'tenant_update' | 'tenant_delete' | 'key_create' | 'key_revoke';

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ERROR_TABLE } from '../errors/error-table';
 import { clientIp, type TrustProxy } from '../http/forwarded';
 import { planeOf } from '../http/plane';
 import type { Lifecycle } from '../lifecycle/lifecycle.service';
@@ -6,21 +7,6 @@ import type { Logger } from './logger';
 import type { ContextRequest, RequestContext } from './request-context';
 import { requestIdFrom, traceIdFrom } from './request-id';
 import { endpointOf, type RequestMetrics } from './request-metrics';
-
-/** Denial codes and the log category each belongs to (SPEC §8). */
-const DENIAL_CATEGORY: Record<string, 'auth' | 'policy'> = {
-  missing_api_key: 'auth',
-  invalid_api_key: 'auth',
-  missing_jwt: 'auth',
-  invalid_jwt: 'auth',
-  jwks_unavailable: 'auth',
-  invalid_admin_token: 'auth',
-  tenant_disabled: 'policy',
-  route_not_allowed: 'policy',
-  bad_path: 'policy',
-  rate_limited: 'policy',
-  payload_too_large: 'policy',
-};
 
 /** The one `request` log line of a request (SPEC §8). */
 interface RequestLine {
@@ -70,8 +56,8 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
       else if (ctx.plane === 'control') metrics.controlEnded(endpointOf(req), status, durationMs);
       const tenantId = ctx.tenantId ?? 'unknown';
       const code = ctx.errorCode;
-      const category = code === undefined ? undefined : DENIAL_CATEGORY[code];
-      if (category !== undefined) {
+      const category = code === undefined ? null : ERROR_TABLE[code].category;
+      if (category !== null) {
         lines.info(
           { category, requestId: ctx.requestId, tenantId, decision: 'deny', reason: code, method: req.method, path },
           'request denied',

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { ErrorCode } from '../errors/error-table';
 
 /** What logs and metrics learn about one request as it goes (SPEC §8), on either plane. */
 export interface RequestContext {
@@ -12,7 +13,7 @@ export interface RequestContext {
   /** The resolved tenant's id, once known. */
   tenantId?: string;
   /** The SPEC code of the denial or error, when there is one. */
-  errorCode?: string;
+  errorCode?: ErrorCode;
 }
 
 export type ContextRequest = IncomingMessage & { ctx: RequestContext };

@@ -1,12 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Counter, Histogram } from 'prom-client';
-import { AUTH_FAILURE_REASONS, type Metrics } from './metrics';
+import { ERROR_TABLE } from '../errors/error-table';
+import type { Metrics } from './metrics';
 import type { RequestContext } from './request-context';
 
 /** `endpoint` of a control-plane request that matched no route (or was refused before routing). */
 export const UNMATCHED_ENDPOINT = 'unmatched';
-
-const AUTH_REASONS: ReadonlySet<string> = new Set(AUTH_FAILURE_REASONS);
 
 /**
  * The route template Express matched (`/admin/tenants/:id`), never the raw path: label values stay
@@ -50,9 +49,17 @@ export class RequestMetrics {
     children.latency.observe(ms);
     const code = ctx.errorCode;
     if (code === undefined) return;
-    if (AUTH_REASONS.has(code)) this.metrics.authFailures.labels(tenantId, code).inc();
-    else if (code === 'route_not_allowed') this.metrics.routeDenials.labels(tenantId).inc();
-    else if (code === 'rate_limited') this.metrics.rateLimited.labels(tenantId).inc();
+    switch (ERROR_TABLE[code].metric) {
+      case 'auth_failure':
+        this.metrics.authFailures.labels(tenantId, code).inc();
+        break;
+      case 'route_denial':
+        this.metrics.routeDenials.labels(tenantId).inc();
+        break;
+      case 'rate_limited':
+        this.metrics.rateLimited.labels(tenantId).inc();
+        break;
+    }
   }
 
   controlEnded(endpoint: string, status: number, ms: number): void {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
+import type { ErrorCode } from '../../errors/error-table';
 import { GatewayError } from '../../errors/gateway-error';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics, type MutationAction } from '../../observability/metrics';
@@ -30,8 +31,10 @@ function idField(value: unknown, valid: (text: string) => boolean): string | nul
   return typeof value === 'string' && valid(value) ? value : null;
 }
 
-/** `success`, or the SPEC code the mutation failed with. */
-function outcomeOf(err: unknown): string {
+/** An audit line's `outcome`: `success`, or the SPEC code the mutation failed with. */
+type Outcome = 'success' | ErrorCode;
+
+function outcomeOf(err: unknown): ErrorCode {
   if (err instanceof GatewayError) return err.code;
   if (err instanceof StoreUnavailableError) return 'state_unavailable';
   return 'internal_error';
@@ -69,7 +72,7 @@ export class AdminAudit {
     return result;
   }
 
-  private write(actor: Actor, subject: AuditSubject, outcome: string): void {
+  private write(actor: Actor, subject: AuditSubject, outcome: Outcome): void {
     this.logger.info(
       {
         category: 'admin',

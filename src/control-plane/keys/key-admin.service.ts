@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { GatewayError, invalidRequest, keyNotFound, type ValidationIssue } from '../../errors/gateway-error';
+import { invalidRequest, keyExists, keyNotFound, type ValidationIssue } from '../../errors/gateway-error';
 import { STATE_STORE, type KeyRecord, type StateStore } from '../../store/store.port';
 import { generateApiKey, generateKeyId, hashApiKey, SHA256_HEX } from '../../tenants/api-key';
 import { CacheInvalidator } from '../../tenants/cache-invalidator';
@@ -71,7 +71,7 @@ export class KeyAdminService {
     const hash = sha256 ?? hashApiKey(apiKey!);
     // A hash already mapped (to any tenant) is refused, so nobody can take over another tenant's key.
     if ((await this.store.lookupKey(hash)) !== null) {
-      throw new GatewayError(409, 'key_exists', 'This key is already registered.');
+      throw keyExists();
     }
     const record: KeyRecord = { keyId: generateKeyId(), hash, createdAt: new Date().toISOString(), expiresAt };
     await this.store.addKey(tenantId, record);

@@ -47,7 +47,7 @@ export class TenantAdminService {
     if (loaded === null) throw tenantNotFound(id);
     if (loaded.kind === 'invalid') {
       const error = tenantMisconfigured();
-      throw new GatewayError(error.status, error.code, error.detail, { errors: loaded.errors });
+      throw new GatewayError(error.code, error.detail, { errors: loaded.errors });
     }
     return loaded.tenant;
   }

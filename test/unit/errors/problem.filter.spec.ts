@@ -1,5 +1,13 @@
 import type { ArgumentsHost } from '@nestjs/common';
-import { NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  MethodNotAllowedException,
+  NotFoundException,
+  PayloadTooLargeException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 import { GatewayError } from '../../../src/errors/gateway-error';
 import { ProblemFilter } from '../../../src/errors/problem.filter';
 import { Metrics } from '../../../src/observability/metrics';
@@ -43,9 +51,15 @@ describe('ProblemFilter', () => {
   });
 
   it.each([
-    ['a GatewayError', new GatewayError(409, 'tenant_exists', 'x'), 409, 'tenant_exists'],
+    ['a GatewayError', new GatewayError('tenant_exists', 'x'), 409, 'tenant_exists'],
     ['a store that cannot answer', new StoreUnavailableError(), 503, 'state_unavailable'],
     ["Nest's own 404", new NotFoundException(), 404, 'not_found'],
+    ["Nest's own 405", new MethodNotAllowedException(), 405, 'method_not_allowed'],
+    ["Nest's own 403 (a guard that returned false)", new ForbiddenException(), 403, 'forbidden'],
+    ["Nest's own 400", new BadRequestException(), 400, 'bad_request'],
+    ["Nest's own 413", new PayloadTooLargeException(), 413, 'payload_too_large'],
+    ["Nest's own 415", new UnsupportedMediaTypeException(), 415, 'unsupported_media_type'],
+    ['a Nest error of a status no table code names', new ConflictException(), 500, 'internal_error'],
   ])('answers %s with its own code and counts no internal error', async (_name, error, status, code) => {
     const { filter, lines, internal } = setup();
     const res = new RecordingResponse();

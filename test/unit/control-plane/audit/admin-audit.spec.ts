@@ -48,7 +48,7 @@ describe('AdminAudit', () => {
   });
 
   it.each([
-    ['a GatewayError', new GatewayError(404, 'key_not_found', 'No such key.'), 'key_not_found'],
+    ['a GatewayError', new GatewayError('key_not_found', 'No such key.'), 'key_not_found'],
     ['a store outage', new StoreUnavailableError(), 'state_unavailable'],
     ['anything else', new Error('boom'), 'internal_error'],
   ])('audits %s with its code as outcome, rethrows it and does not count it', async (_name, err, outcome) => {
