@@ -14,7 +14,7 @@ import { Lifecycle } from './lifecycle/lifecycle.service';
 import type { Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { NestLogger } from './observability/nest-logger';
-import { requestContextMiddleware } from './observability/request-context.middleware';
+import { requestContextMiddleware } from './http/request-context.middleware';
 import { RequestMetrics } from './observability/request-metrics';
 
 /** Never run with an empty or default admin token: without ADMIN_TOKEN, generate one and log it once. */

@@ -3,7 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ControlPlaneModule } from './control-plane/control-plane.module';
 import { CoreModule, type CoreOptions } from './core.module';
 import { DataPlaneModule } from './data-plane/data-plane.module';
-import { ProblemFilter } from './errors/problem.filter';
+import { ProblemFilter } from './http/problem.filter';
 
 @Module({})
 export class AppModule {

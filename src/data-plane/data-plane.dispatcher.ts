@@ -4,7 +4,7 @@ import type { HttpArgumentsHost } from '@nestjs/common/interfaces';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { isObservable, lastValueFrom, type Observable } from 'rxjs';
-import { ProblemFilter } from '../errors/problem.filter';
+import { ProblemFilter } from '../http/problem.filter';
 import { isDataPlaneTarget } from '../http/plane';
 import { apiContextOf } from './api-context';
 import type { Logger } from '../observability/logger';

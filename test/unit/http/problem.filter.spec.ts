@@ -9,7 +9,7 @@ import {
   UnsupportedMediaTypeException,
 } from '@nestjs/common';
 import { GatewayError } from '../../../src/errors/gateway-error';
-import { ProblemFilter } from '../../../src/errors/problem.filter';
+import { ProblemFilter } from '../../../src/http/problem.filter';
 import { Metrics } from '../../../src/observability/metrics';
 import type { RequestContext } from '../../../src/observability/request-context';
 import { StoreUnavailableError } from '../../../src/store/store.port';

@@ -5,9 +5,9 @@ import { Metrics } from '../observability/metrics';
 import { contextOf } from '../observability/request-context';
 import { requestIdFrom } from '../observability/request-id';
 import { StoreUnavailableError } from '../store/store.port';
-import type { ErrorCode } from './error-table';
-import { GatewayError, internalError, stateUnavailable } from './gateway-error';
-import { sendProblem } from './problem';
+import type { ErrorCode } from '../errors/error-table';
+import { GatewayError, internalError, stateUnavailable } from '../errors/gateway-error';
+import { sendProblem } from '../errors/problem';
 
 /** The table code for each status Nest's own HTTP errors carry; any other status is an internal error. */
 const HTTP_EXCEPTION_CODES: ReadonlyMap<number, ErrorCode> = new Map([

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ERROR_TABLE } from '../errors/error-table';
-import { clientIp, type TrustProxy } from '../http/forwarded';
-import { planeOf } from '../http/plane';
+import { clientIp, type TrustProxy } from './forwarded';
+import { planeOf } from './plane';
 import type { Lifecycle } from '../lifecycle/lifecycle.service';
-import type { Logger } from './logger';
-import type { ContextRequest, RequestContext } from './request-context';
-import { requestIdFrom, traceIdFrom } from './request-id';
-import { endpointOf, type RequestMetrics } from './request-metrics';
+import type { Logger } from '../observability/logger';
+import type { ContextRequest, RequestContext } from '../observability/request-context';
+import { requestIdFrom, traceIdFrom } from '../observability/request-id';
+import { endpointOf, type RequestMetrics } from '../observability/request-metrics';
 
 /** The one `request` log line of a request (SPEC §8). */
 interface RequestLine {
