@@ -3,7 +3,7 @@ import type { ValidationIssue } from '../errors/gateway-error';
 import { compileRoutes, type CompiledRoutes } from '../policy/route-matcher';
 import type { StateStore } from '../store/store.port';
 import type { Tenant } from './tenant.model';
-import { validateTenant } from './tenant.validator';
+import { validateTenant } from './tenant.schema';
 
 /** A tenant ready to serve: validated, with its routes compiled once for the matcher. */
 export type ServedTenant = { kind: 'ok'; tenant: Tenant; routes: CompiledRoutes };

@@ -2,7 +2,7 @@ import { JwtGuard } from '../../../../../src/data-plane/pipeline/jwt/jwt.guard';
 import { JwksCache } from '../../../../../src/identity/jwks-cache';
 import { JwtVerifier } from '../../../../../src/identity/jwt-verifier';
 import type { AllowedRoute, Tenant } from '../../../../../src/tenants/tenant.model';
-import { validateTenant } from '../../../../../src/tenants/tenant.validator';
+import { validateTenant } from '../../../../../src/tenants/tenant.schema';
 import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
 import { makeKey, signToken, type SigningKey } from '../../../../support/jwks-server';

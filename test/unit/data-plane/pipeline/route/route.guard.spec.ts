@@ -1,6 +1,6 @@
 import { RouteGuard } from '../../../../../src/data-plane/pipeline/route/route.guard';
 import { compileRoutes } from '../../../../../src/policy/route-matcher';
-import { validateTenant } from '../../../../../src/tenants/tenant.validator';
+import { validateTenant } from '../../../../../src/tenants/tenant.schema';
 import type { ServedTenant } from '../../../../../src/tenants/tenant.repository';
 import { fakeHttpContext, fakeRequest } from '../../../../support/fake-execution-context';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
