@@ -1,22 +1,23 @@
 import 'reflect-metadata';
 import { createApp } from './app.factory';
-import { loadConfig, loadDotEnv } from './config/config.loader';
+import { configWarnings, ConfigError, loadConfig, loadDotEnv, logLevelOf } from './config/config.loader';
+import type { GatewayConfig } from './config/config.types';
 import { errorMessage } from './errors/error-message';
 import { drainAndClose } from './lifecycle/shutdown';
-import { closeDestination, createLogger, stdoutDestination } from './observability/logger';
+import { closeDestination, createLogger, stdoutDestination, type Logger } from './observability/logger';
 
-async function bootstrap(): Promise<void> {
-  let config;
-  try {
-    loadDotEnv();
-    config = loadConfig(process.env);
-  } catch (err) {
-    process.stderr.write(`${errorMessage(err)}\n`);
-    process.exit(1);
+/** Start-up failures as one JSON `fatal` line, like every other line: a bad configuration names each variable. */
+function logStartFailure(logger: Logger, err: unknown): void {
+  if (err instanceof ConfigError) {
+    const variables = [...new Set(err.problems.map((p) => p.variable))].join(', ');
+    logger.fatal({ category: 'system', problems: err.problems }, `invalid configuration: ${variables}`);
+  } else {
+    // An unreadable .env, a port in use: the reason is the error's message.
+    logger.fatal({ category: 'system', err, reason: errorMessage(err) }, 'gateway failed to start');
   }
-  const destination = stdoutDestination();
-  const logger = createLogger(config.logLevel, destination);
-  const exit = (code: number) => closeDestination(destination, () => process.exit(code));
+}
+
+async function serve(config: Readonly<GatewayConfig>, logger: Logger, exit: (code: number) => void): Promise<void> {
   // Set once listening; a signal before that finds nothing to drain.
   const running: { app?: Awaited<ReturnType<typeof createApp>> } = {};
   let stopping = false;
@@ -50,9 +51,37 @@ async function bootstrap(): Promise<void> {
   logger.info({ category: 'system', host: config.host, port: config.port, store: config.redis?.mode ?? 'memory' }, 'gateway started');
 }
 
-bootstrap().catch((err: unknown) => {
-  // Startup failures (an unreadable TENANTS_FILE, a port in use) stop the process with the reason.
-  const message = errorMessage(err);
-  process.stderr.write(`gateway failed to start: ${message}\n`);
-  process.exit(1);
-});
+/** Bootstrap: the logger first (so every line, start-up problems included, is JSON), then config, then the app. */
+function main(): void {
+  let dotEnvError: unknown;
+  try {
+    loadDotEnv();
+  } catch (err) {
+    dotEnvError = err;
+  }
+  const destination = stdoutDestination();
+  const level = logLevelOf(process.env);
+  const logger = createLogger(level, destination);
+  // A process that refuses to start says why, even at LOG_LEVEL=silent.
+  const fatalLogger = level === 'silent' ? createLogger('fatal', destination) : logger;
+  const exit = (code: number) => closeDestination(destination, () => process.exit(code));
+  const fail = (err: unknown) => {
+    logStartFailure(fatalLogger, err);
+    exit(1);
+  };
+  if (dotEnvError !== undefined) return fail(dotEnvError);
+
+  for (const { variable, suggestion, message } of configWarnings(process.env)) {
+    logger.warn({ category: 'system', variable, suggestion }, message);
+  }
+  let config: Readonly<GatewayConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    return fail(err);
+  }
+  // Start-up failures (an unreadable TENANTS_FILE, a port in use) stop the process with the reason.
+  serve(config, logger, exit).catch(fail);
+}
+
+main();

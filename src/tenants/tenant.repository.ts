@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { ValidationIssue } from '../errors/gateway-error';
 import type { StateStore } from '../store/store.port';
 import type { Tenant } from './tenant.model';
-import { validateTenant } from './tenant.validator';
+import { validateTenant } from './tenant.schema';
 
 /** A tenant ready to serve: validated. */
 export type ServedTenant = { kind: 'ok'; tenant: Tenant };

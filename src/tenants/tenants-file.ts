@@ -1,8 +1,10 @@
+import * as z from 'zod';
+import { ALWAYS, formatPath, isJsonObject, strictObject, typeMessages, validate } from '../config/schema';
+import { errorMessage } from '../errors/error-message';
 import type { ValidationIssue } from '../errors/gateway-error';
 import { hashApiKey } from './api-key';
 import type { Tenant } from './tenant.model';
-import { isObject, validateTenant, type ValidatorOptions } from './tenant.validator';
-import { errorMessage } from '../errors/error-message';
+import { isTenantId, tenantObjectSchema, type TenantSchemaOptions } from './tenant.schema';
 
 export interface TenantsFileEntry {
   tenant: Tenant;
@@ -14,17 +16,47 @@ export interface TenantsFileEntry {
 
 export type TenantsFileResult = { ok: true; entries: TenantsFileEntry[] } | { ok: false; errors: ValidationIssue[] };
 
-const FILE_FIELDS = ['tenants'];
-const KEY_FIELDS = ['apiKeys', 'apiKeyHashes'];
 const API_KEY_PATTERN = /^[\x21-\x7e]{16,512}$/;
 const HASH_PATTERN = /^[0-9a-fA-F]{64}$/;
+// Constant messages: a refused key is never repeated back.
+const API_KEY_MESSAGE = 'must be a string of 16 to 512 printable ASCII characters without spaces';
+const HASH_MESSAGE = 'must be a SHA-256 hash written as 64 hexadecimal characters';
+
+const isApiKey = (key: unknown): key is string => typeof key === 'string' && API_KEY_PATTERN.test(key);
+const isKeyHash = (hash: unknown): hash is string => typeof hash === 'string' && HASH_PATTERN.test(hash);
+
+/** The key lists a TENANTS_FILE entry holds beside the tenant's own fields. */
+const KEY_FIELDS = {
+  apiKeys: z.array(z.string({ error: API_KEY_MESSAGE }).regex(API_KEY_PATTERN, API_KEY_MESSAGE)).default(() => []),
+  apiKeyHashes: z
+    .array(
+      z
+        .string({ error: HASH_MESSAGE })
+        .regex(HASH_PATTERN, HASH_MESSAGE)
+        .transform((hash) => hash.toLowerCase()),
+    )
+    .default(() => []),
+};
+
+function buildFileSchema(opts: TenantSchemaOptions) {
+  return strictObject(
+    { tenants: z.array(tenantObjectSchema(opts, KEY_FIELDS), { error: typeMessages('must be an array') }) },
+    'must be a JSON object',
+  ).superRefine((file, ctx) => {
+    if (!isJsonObject(file) || !Array.isArray(file.tenants)) return;
+    duplicateIds(file.tenants, ctx);
+    duplicateKeys(file.tenants, ctx);
+  }, ALWAYS);
+}
+
+const FILE_SCHEMAS = { httpsOnly: buildFileSchema({ jwksAllowHttp: false }), httpAllowed: buildFileSchema({ jwksAllowHttp: true }) };
 
 /**
  * SPEC §6: the TENANTS_FILE format, `{"tenants":[{...tenant, "apiKeys":[...], "apiKeyHashes":[...]}]}`.
- * Every tenant is checked by `validateTenant` (its problems are reported under `tenants[i].`), and
- * every problem in the file is reported at once. Messages never repeat an API key.
+ * Every tenant is held to the tenant schema (its problems are reported under `tenants[i].`), and every
+ * problem in the file is reported at once. Messages never repeat an API key.
  */
-export function parseTenantsFile(text: string, opts: ValidatorOptions): TenantsFileResult {
+export function parseTenantsFile(text: string, opts: TenantSchemaOptions): TenantsFileResult {
   let parsed: unknown;
   try {
     // Editors on some platforms save UTF-8 with a byte order mark, which JSON.parse refuses.
@@ -32,26 +64,11 @@ export function parseTenantsFile(text: string, opts: ValidatorOptions): TenantsF
   } catch (err) {
     return { ok: false, errors: [{ path: '', message: `not valid JSON: ${syntaxErrorMessage(err)}` }] };
   }
-  if (!isObject(parsed)) return { ok: false, errors: [{ path: '', message: 'must be a JSON object' }] };
-
-  const errors: ValidationIssue[] = [];
-  for (const key of Object.keys(parsed)) {
-    if (!FILE_FIELDS.includes(key)) errors.push({ path: key, message: 'unknown field' });
-  }
-  const tenants = Object.hasOwn(parsed, 'tenants') ? parsed.tenants : undefined;
-  if (!Array.isArray(tenants)) {
-    errors.push({ path: 'tenants', message: tenants === undefined ? 'is required' : 'must be an array' });
-    return { ok: false, errors };
-  }
-
-  const entries = tenants.map((raw: unknown, i) => parseEntry(raw, `tenants[${i}]`, opts, errors));
-  checkDuplicateIds(entries, errors);
-  checkDuplicateKeys(entries, errors);
-  const valid = entries.filter((e): e is ParsedEntry & { tenant: Tenant } => e.tenant !== undefined);
-  if (errors.length > 0) return { ok: false, errors };
+  const result = validate(opts.jwksAllowHttp ? FILE_SCHEMAS.httpAllowed : FILE_SCHEMAS.httpsOnly, parsed);
+  if (!result.ok) return result;
   return {
     ok: true,
-    entries: valid.map(({ tenant, apiKeys, apiKeyHashes }) => ({ tenant, apiKeys, apiKeyHashes })),
+    entries: result.value.tenants.map(({ apiKeys, apiKeyHashes, ...tenant }) => ({ tenant, apiKeys, apiKeyHashes })),
   };
 }
 
@@ -64,87 +81,37 @@ function syntaxErrorMessage(err: unknown): string {
   return /"[\s\S]*"(\.\.\.)? is not valid JSON$/.test(message) ? 'unexpected token (the text around it is not repeated here)' : message;
 }
 
-interface ParsedEntry {
-  base: string;
-  tenant: Tenant | undefined;
-  apiKeys: string[];
-  apiKeyHashes: string[];
-}
-
-function parseEntry(raw: unknown, base: string, opts: ValidatorOptions, errors: ValidationIssue[]): ParsedEntry {
-  const entry: ParsedEntry = { base, tenant: undefined, apiKeys: [], apiKeyHashes: [] };
-  if (!isObject(raw)) {
-    errors.push({ path: base, message: 'must be an object' });
-    return entry;
-  }
-  // The key lists sit beside the tenant fields; everything else is the tenant itself.
-  // fromEntries defines own properties, so even a `__proto__` member reaches the validator as unknown.
-  const tenantInput = Object.fromEntries(Object.entries(raw).filter(([key]) => !KEY_FIELDS.includes(key)));
-  const result = validateTenant(tenantInput, opts);
-  if (result.ok) entry.tenant = result.tenant;
-  else errors.push(...result.errors.map((e) => ({ path: prefixPath(base, e.path), message: e.message })));
-
-  entry.apiKeys = checkList(raw, 'apiKeys', base, errors, {
-    message: 'must be a string of 16 to 512 printable ASCII characters without spaces',
-    normalise: (key) => (API_KEY_PATTERN.test(key) ? key : undefined),
+/** Two entries for one tenant id would overwrite each other. */
+function duplicateIds(entries: unknown[], ctx: z.core.$RefinementCtx): void {
+  const seen = new Map<string, number>();
+  entries.forEach((entry, i) => {
+    if (!isJsonObject(entry) || typeof entry.id !== 'string' || !isTenantId(entry.id)) return;
+    const first = seen.get(entry.id);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicates tenants[${first}].id` });
+    else seen.set(entry.id, i);
   });
-  entry.apiKeyHashes = checkList(raw, 'apiKeyHashes', base, errors, {
-    message: 'must be a SHA-256 hash written as 64 hexadecimal characters',
-    normalise: (hash) => (HASH_PATTERN.test(hash) ? hash.toLowerCase() : undefined),
-  });
-  return entry;
-}
-
-/** An optional array of strings, each normalised or refused with `message` (never echoing the item). */
-function checkList(
-  raw: Record<string, unknown>,
-  field: 'apiKeys' | 'apiKeyHashes',
-  base: string,
-  errors: ValidationIssue[],
-  item: { message: string; normalise: (value: string) => string | undefined },
-): string[] {
-  const value = Object.hasOwn(raw, field) ? raw[field] : undefined;
-  if (value === undefined) return [];
-  const path = `${base}.${field}`;
-  if (!Array.isArray(value)) {
-    errors.push({ path, message: 'must be an array' });
-    return [];
-  }
-  const out: string[] = [];
-  value.forEach((entry: unknown, i) => {
-    const normalised = typeof entry === 'string' ? item.normalise(entry) : undefined;
-    if (normalised === undefined) errors.push({ path: `${path}[${i}]`, message: item.message });
-    else out.push(normalised);
-  });
-  return out;
-}
-
-function checkDuplicateIds(entries: ParsedEntry[], errors: ValidationIssue[]): void {
-  const seen = new Map<string, string>();
-  for (const { base, tenant } of entries) {
-    if (tenant === undefined) continue;
-    const first = seen.get(tenant.id);
-    if (first !== undefined) errors.push({ path: `${base}.id`, message: `duplicates ${first}.id` });
-    else seen.set(tenant.id, base);
-  }
 }
 
 /** One key for two tenants (or twice) would make key -> tenant ambiguous; compared by hash. */
-function checkDuplicateKeys(entries: ParsedEntry[], errors: ValidationIssue[]): void {
+function duplicateKeys(entries: unknown[], ctx: z.core.$RefinementCtx): void {
   const seen = new Map<string, string>();
-  for (const { base, apiKeys, apiKeyHashes } of entries) {
-    const hashes = [
-      ...apiKeys.map((key, i) => ({ hash: hashApiKey(key), path: `${base}.apiKeys[${i}]` })),
-      ...apiKeyHashes.map((hash, i) => ({ hash, path: `${base}.apiKeyHashes[${i}]` })),
-    ];
-    for (const { hash, path } of hashes) {
+  entries.forEach((entry, i) => {
+    if (!isJsonObject(entry)) return;
+    for (const { path, hash } of [...keyHashes(entry, 'apiKeys', i), ...keyHashes(entry, 'apiKeyHashes', i)]) {
       const first = seen.get(hash);
-      if (first !== undefined) errors.push({ path, message: `is the same API key as ${first}` });
-      else seen.set(hash, path);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path, message: `is the same API key as ${first}` });
+      else seen.set(hash, formatPath(path));
     }
-  }
+  });
 }
 
-function prefixPath(base: string, path: string): string {
-  return path === '' ? base : `${base}.${path}`;
+/** The hash of every well-formed key an entry lists in `field`, with its path (malformed ones have their own problem). */
+function keyHashes(entry: Record<string, unknown>, field: 'apiKeys' | 'apiKeyHashes', index: number): { path: PropertyKey[]; hash: string }[] {
+  const items: unknown = entry[field];
+  if (!Array.isArray(items)) return [];
+  return items.flatMap((item: unknown, j) => {
+    const path = ['tenants', index, field, j];
+    if (field === 'apiKeys') return isApiKey(item) ? [{ path, hash: hashApiKey(item) }] : [];
+    return isKeyHash(item) ? [{ path, hash: item.toLowerCase() }] : [];
+  });
 }

@@ -205,25 +205,47 @@ afterAll(() => {
   rmSync(cwd, { recursive: true, force: true });
 });
 
+/** The one `fatal` line a process that refuses to start writes; every stdout line must be JSON. */
+function fatalLine(child: GatewayProcess): Record<string, unknown> {
+  expectJsonLogLines(child);
+  const fatal = child.logs().filter((l) => l.level === 'fatal');
+  expect(fatal).toHaveLength(1);
+  expect(fatal[0].category).toBe('system');
+  return fatal[0];
+}
+
+/** The variables a fatal configuration line names, in its `problems` and in its message. */
+function namedVariables(line: Record<string, unknown>): string[] {
+  const variables = (line.problems as { variable: string; message: string }[]).map((p) => p.variable);
+  for (const variable of variables) expect(String(line.msg)).toContain(variable);
+  return variables;
+}
+
 describe('configuration errors stop the process, naming the variable (SPEC §9)', () => {
-  it('PORT=abc exits non-zero, names PORT on stderr, and starts nothing', async () => {
+  it('PORT=abc exits 1 with one JSON fatal line naming PORT, and starts nothing', async () => {
     const child = await spawnGateway({ PORT: 'abc' });
     const exit = await exitWithin(child, 10_000);
-    expect(exit.code).not.toBe(0);
-    expect(exit.code).not.toBeNull();
-    expect(child.stderr()).toMatch(/\bPORT\b/);
-    // Nothing was started: no log line at all (the server logs "gateway started" once it listens).
-    expect(child.stdout()).toBe('');
+    expect(exit.code).toBe(1);
+    const fatal = fatalLine(child);
+    expect(namedVariables(fatal)).toEqual(['PORT']);
+    expect(fatal.problems).toEqual([{ variable: 'PORT', message: expect.stringContaining('integer') as string }]);
+    // Nothing was started: no other line (the server logs "gateway started" once it listens), nothing on stderr.
+    expect(child.lines()).toHaveLength(1);
+    expect(child.stderr()).toBe('');
   });
 
   it('names every bad variable at once', async () => {
     const child = await spawnGateway({ PORT: 'abc', LOG_LEVEL: 'loud' });
     const exit = await exitWithin(child, 10_000);
-    expect(exit.code).not.toBe(0);
-    expect(exit.code).not.toBeNull();
-    expect(child.stderr()).toMatch(/\bPORT\b/);
-    expect(child.stderr()).toMatch(/\bLOG_LEVEL\b/);
-    expect(child.stdout()).toBe('');
+    expect(exit.code).toBe(1);
+    expect(namedVariables(fatalLine(child)).sort()).toEqual(['LOG_LEVEL', 'PORT']);
+    expect(child.stdout()).not.toMatch(/gateway started/);
+  });
+
+  it('says why even at LOG_LEVEL=silent', async () => {
+    const child = await spawnGateway({ PORT: 'abc', LOG_LEVEL: 'silent' });
+    expect((await exitWithin(child, 10_000)).code).toBe(1);
+    expect(namedVariables(fatalLine(child))).toEqual(['PORT']);
   });
 
   it('a bad value on a valid port never listens on it, not even briefly', async () => {
@@ -239,9 +261,8 @@ describe('configuration errors stop the process, naming the variable (SPEC §9)'
     })();
     const exit = await exitWithin(child, 10_000).finally(() => (probing = false));
     await probes;
-    expect(exit.code).not.toBe(0);
-    expect(exit.code).not.toBeNull();
-    expect(child.stderr()).toMatch(/\bLOG_LEVEL\b/);
+    expect(exit.code).toBe(1);
+    expect(namedVariables(fatalLine(child))).toEqual(['LOG_LEVEL']);
     expect(accepted).toBe(0);
   });
 
@@ -252,9 +273,11 @@ describe('configuration errors stop the process, naming the variable (SPEC §9)'
       const taken = (blocker.address() as AddressInfo).port;
       const child = await spawnGateway({ PORT: String(taken), ADMIN_TOKEN });
       const exit = await exitWithin(child, 15_000);
-      expect(exit.code).not.toBe(0);
-      expect(exit.code).not.toBeNull();
-      expect(child.stderr()).toMatch(/EADDRINUSE|in use/i);
+      expect(exit.code).toBe(1);
+      const fatal = fatalLine(child);
+      expect(fatal.msg).toBe('gateway failed to start');
+      expect(String(fatal.reason)).toMatch(/EADDRINUSE|in use/i);
+      expect(child.stderr()).toBe('');
     } finally {
       await new Promise<void>((done) => blocker.close(() => done()));
     }
@@ -265,16 +288,29 @@ describe('configuration errors stop the process, naming the variable (SPEC §9)'
     writeFileSync(invalid, JSON.stringify({ tenants: [{ id: 'acme', upstreamBaseUrl: 'ftp://nope', allowedRoutes: [] }] }));
     const bad = await spawnGateway({ TENANTS_FILE: invalid, ADMIN_TOKEN });
     const badExit = await exitWithin(bad, 15_000);
-    expect(badExit.code).not.toBe(0);
-    expect(badExit.code).not.toBeNull();
-    expect(bad.stderr()).toMatch(/\bTENANTS_FILE\b/);
+    expect(badExit.code).toBe(1);
+    const badLine = fatalLine(bad);
+    expect(namedVariables(badLine)).toEqual(['TENANTS_FILE']);
+    expect(JSON.stringify(badLine.problems)).toContain('tenants[0].upstreamBaseUrl');
     expect(bad.stdout()).not.toMatch(/gateway started/);
 
     const missing = await spawnGateway({ TENANTS_FILE: join(cwd, 'no-such-file.json'), ADMIN_TOKEN });
     const missingExit = await exitWithin(missing, 15_000);
-    expect(missingExit.code).not.toBe(0);
-    expect(missingExit.code).not.toBeNull();
-    expect(missing.stderr()).toMatch(/\bTENANTS_FILE\b/);
+    expect(missingExit.code).toBe(1);
+    expect(namedVariables(fatalLine(missing))).toEqual(['TENANTS_FILE']);
+  });
+
+  it('a variable that looks like one of ours (REDIS_ULR) is a warning naming the one it probably meant', async () => {
+    const child = await startListening({ ADMIN_TOKEN, REDIS_ULR: 'redis://127.0.0.1:6379/0' });
+    await waitFor(() => child.logs().some((l) => l.msg === 'gateway started'), 5000, 'the gateway to start');
+    const warnings = child.logs().filter((l) => l.level === 'warn' && l.variable === 'REDIS_ULR');
+    expect(warnings).toEqual([
+      expect.objectContaining({ category: 'system', suggestion: 'REDIS_URL', msg: expect.stringContaining('REDIS_URL') as string }),
+    ]);
+    // The value is not repeated, and REDIS_URL was not read from it: the embedded store serves.
+    expect(child.stdout()).not.toContain('redis://127.0.0.1:6379/0');
+    expect(child.logs().find((l) => l.msg === 'gateway started')).toMatchObject({ store: 'memory' });
+    expect((await stop(child)).code).toBe(0);
   });
 });
 

@@ -2,7 +2,7 @@ import type { JWTPayload } from 'jose';
 import type { GatewayError } from '../../src/errors/gateway-error';
 import type { JwtVerifier } from '../../src/policy/steps/jwt/jwt-verifier';
 import type { Tenant } from '../../src/tenants/tenant.model';
-import { validateTenant } from '../../src/tenants/tenant.validator';
+import { validateTenant } from '../../src/tenants/tenant.schema';
 import { gatewayErrorOf } from './gateway-error';
 
 /** Shared by the verifier's suites: one issuer and audience, and what a good token claims. */

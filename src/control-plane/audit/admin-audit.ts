@@ -6,7 +6,7 @@ import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics, type MutationAction } from '../../observability/metrics';
 import { contextOf } from '../../observability/request-context';
 import { StoreUnavailableError } from '../../store/store.port';
-import { isTenantId } from '../../tenants/tenant.validator';
+import { isTenantId } from '../../tenants/tenant.schema';
 
 /** Who asked: the request id and client IP of the admin request (never its token). */
 export interface Actor {

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { invalidRequest, keyExists, keyNotFound, type ValidationIssue } from '../../errors/gateway-error';
+import { invalidRequest, keyExists, keyNotFound } from '../../errors/gateway-error';
 import { STATE_STORE, type KeyRecord, type StateStore } from '../../store/store.port';
-import { generateApiKey, generateKeyId, hashApiKey, SHA256_HEX } from '../../tenants/api-key';
+import { generateApiKey, generateKeyId, hashApiKey } from '../../tenants/api-key';
 import { CacheInvalidator } from '../../tenants/cache-invalidator';
-import { isObject } from '../../tenants/tenant.validator';
+import { validateKeyCreate, type KeyCreateRequest } from '../../tenants/key.schema';
 import { TenantAdminService } from '../tenants/tenant-admin.service';
 
 export interface KeyView {
@@ -19,8 +19,6 @@ export interface CreatedKey extends KeyView {
   apiKey?: string;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
-
 function view(record: KeyRecord): KeyView {
   return {
     keyId: record.keyId,
@@ -30,29 +28,11 @@ function view(record: KeyRecord): KeyView {
   };
 }
 
-/** Parses `{ sha256?, expiresAt? }`, reporting every problem. */
-function parseCreateBody(body: unknown): { sha256?: string; expiresAt: string | null } {
-  if (body === undefined || body === null) return { expiresAt: null };
-  if (!isObject(body)) throw invalidRequest([{ path: '', message: 'must be an object' }]);
-  const errors: ValidationIssue[] = [];
-  for (const key of Object.keys(body)) {
-    if (key !== 'sha256' && key !== 'expiresAt') errors.push({ path: key, message: 'unknown field' });
-  }
-  let sha256: string | undefined;
-  if (body.sha256 !== undefined) {
-    if (typeof body.sha256 !== 'string' || !SHA256_HEX.test(body.sha256.toLowerCase())) {
-      errors.push({ path: 'sha256', message: 'must be the 64 hex characters of a SHA-256 digest' });
-    } else sha256 = body.sha256.toLowerCase();
-  }
-  let expiresAt: string | null = null;
-  if (body.expiresAt !== undefined && body.expiresAt !== null) {
-    const ms = typeof body.expiresAt === 'string' && RFC3339.test(body.expiresAt) ? Date.parse(body.expiresAt) : NaN;
-    if (Number.isNaN(ms)) errors.push({ path: 'expiresAt', message: 'must be an RFC 3339 date-time' });
-    else if (ms <= Date.now()) errors.push({ path: 'expiresAt', message: 'must be in the future' });
-    else expiresAt = new Date(ms).toISOString();
-  }
-  if (errors.length > 0) throw invalidRequest(errors);
-  return { sha256, expiresAt };
+/** The create body (tenants/key.schema.ts), every problem reported as 400 invalid_request. */
+function parseCreateBody(body: unknown): KeyCreateRequest {
+  const result = validateKeyCreate(body);
+  if (!result.ok) throw invalidRequest(result.errors);
+  return result.value;
 }
 
 /** API keys of a tenant: created (shown once) or registered by hash, listed by metadata, revoked. */

@@ -12,7 +12,7 @@ import { STATE_STORE, type StateStore } from '../../store/store.port';
 import { CacheInvalidator } from '../../tenants/cache-invalidator';
 import type { Tenant } from '../../tenants/tenant.model';
 import { TenantRepository } from '../../tenants/tenant.repository';
-import { isObject, isTenantId, validateTenant } from '../../tenants/tenant.validator';
+import { isTenantId, validateTenant, withDefaultId } from '../../tenants/tenant.schema';
 
 export interface TenantListing {
   tenants: Tenant[];
@@ -62,8 +62,7 @@ export class TenantAdminService {
 
   /** Replaces (or creates) tenant `id`; `created` tells which. */
   async replace(id: string, body: unknown): Promise<{ tenant: Tenant; created: boolean }> {
-    const withId = isObject(body) && body.id === undefined ? { ...body, id } : body;
-    const tenant = this.validate(withId);
+    const tenant = this.validate(withDefaultId(body, id));
     if (tenant.id !== id) throw invalidTenant([{ path: 'id', message: `must equal the tenant id in the URL ("${id}")` }]);
     const existed = (await this.store.getTenant(id)) !== null;
     await this.repository.save(tenant);

@@ -105,7 +105,7 @@ describe('parseTenantsFile', () => {
     ]);
   });
 
-  it('passes jwksAllowHttp to the tenant validator', () => {
+  it('passes jwksAllowHttp to the tenant schema', () => {
     const text = file([tenant('acme', { idp: { issuer: 'acme', jwksUri: 'http://idp.acme.internal/jwks' } })]);
     expect(pathsOf(text)).toEqual(['tenants[0].idp.jwksUri']);
     expect(parseTenantsFile(text, { jwksAllowHttp: true }).ok).toBe(true);

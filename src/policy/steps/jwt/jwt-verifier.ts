@@ -3,7 +3,7 @@ import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JWTPayload, 
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../../config/config.types';
 import { GatewayError, invalidJwt, jwksUnavailable, missingJwt, tenantMisconfigured } from '../../../errors/gateway-error';
 import type { IdpConfig, Tenant } from '../../../tenants/tenant.model';
-import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, MIN_RSA_BITS } from '../../../tenants/tenant.validator';
+import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, MIN_RSA_BITS } from '../../../tenants/jwk-rules';
 import { JwksCache, JwksUnavailableError, type KeyResolver } from './jwks-cache';
 
 export interface VerifiedJwt {

@@ -54,6 +54,16 @@ describe('parseExplainRequest', () => {
     );
   });
 
+  it('names the field a misspelt one probably meant', () => {
+    expect(problemsOf({ apikey: 'k', method: 'GET', path: '/' })).toEqual([
+      { path: 'apikey', message: 'unknown field (did you mean "apiKey"?)' },
+      { path: '', message: 'needs "apiKey" or "tenantId"' },
+    ]);
+    expect(problemsOf({ tenantId: 't', method: 'GET', path: '/', header: {} })).toEqual([
+      { path: 'header', message: 'unknown field (did you mean "headers"?)' },
+    ]);
+  });
+
   it.each([
     ['both apiKey and tenantId', { apiKey: 'k', tenantId: 't', method: 'GET', path: '/' }, ''],
     ['a non-string key', { apiKey: 1, method: 'GET', path: '/' }, 'apiKey'],

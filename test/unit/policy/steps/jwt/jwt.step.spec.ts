@@ -3,7 +3,7 @@ import { jwtRequirement } from '../../../../../src/policy/steps/route/jwt-rule';
 import { JwksCache } from '../../../../../src/policy/steps/jwt/jwks-cache';
 import { JwtVerifier } from '../../../../../src/policy/steps/jwt/jwt-verifier';
 import type { AllowedRoute, Tenant } from '../../../../../src/tenants/tenant.model';
-import { validateTenant } from '../../../../../src/tenants/tenant.validator';
+import { validateTenant } from '../../../../../src/tenants/tenant.schema';
 import { decisionFor } from '../../../../support/decision';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
 import { makeKey, signToken, type SigningKey } from '../../../../support/jwks-server';

@@ -1,6 +1,6 @@
 import { RouteStep } from '../../../../../src/policy/steps/route/route.step';
 import type { Tenant } from '../../../../../src/tenants/tenant.model';
-import { validateTenant } from '../../../../../src/tenants/tenant.validator';
+import { validateTenant } from '../../../../../src/tenants/tenant.schema';
 import { decisionFor } from '../../../../support/decision';
 import { gatewayErrorOf } from '../../../../support/gateway-error';
 

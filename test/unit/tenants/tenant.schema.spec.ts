@@ -1,6 +1,7 @@
 import type { Tenant } from '../../../src/tenants/tenant.model';
 import { specExampleTenant } from '../../support/fixtures';
-import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, validateTenant } from '../../../src/tenants/tenant.validator';
+import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS } from '../../../src/tenants/jwk-rules';
+import { validateTenant } from '../../../src/tenants/tenant.schema';
 
 const STRICT = { jwksAllowHttp: false };
 

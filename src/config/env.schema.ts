@@ -1,0 +1,126 @@
+import * as z from 'zod';
+import type { LogLevel } from './config.types';
+import {
+  adminToken,
+  booleanWord,
+  clusterNodes,
+  corsOrigins,
+  hostName,
+  integerFrom,
+  notBlank,
+  oneOf,
+  redisUrl,
+  trustProxy,
+} from './env-values';
+import { ALWAYS, closestName, editDistance, isJsonObject, normalise, type RuleResult } from './schema';
+
+/**
+ * SPEC §9: every environment variable the gateway reads, declared once with its validation, its
+ * default (used when it is unset or empty) and what it means. README's configuration table and
+ * .env.example describe the same list.
+ */
+
+/** Larger delays overflow Node's timers and fire after 1 ms instead. */
+const MAX_TIMER_MS = 2_147_483_647;
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const text = <T>(rule: (value: string) => RuleResult<T>) => z.string().transform(normalise(rule));
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => text(integerFrom(min, max));
+const flag = () => text(booleanWord);
+
+function variable<S extends z.ZodType, D extends z.output<S> | null>(schema: S, fallback: D, meaning: string) {
+  return { schema, default: fallback, meaning };
+}
+
+export const ENV_VARIABLES = {
+  PORT: variable(integer(0, 65535), 3000, 'port to listen on'),
+  HOST: variable(text(hostName), '0.0.0.0', 'address to bind'),
+  LOG_LEVEL: variable(text(oneOf(LOG_LEVELS)), 'info', 'fatal, error, warn, info, debug, trace or silent'),
+  ADMIN_TOKEN: variable(text(adminToken), null, 'X-Admin-Token for /admin/* and /metrics; unset: a random one, logged once'),
+  REDIS_URL: variable(text(redisUrl), null, 'redis://[:password@]host:port/db, or rediss:// for TLS'),
+  REDIS_HOST: variable(text(notBlank), null, 'Redis host, when not given as REDIS_URL'),
+  REDIS_PORT: variable(integer(1, 65535), 6379, 'Redis port, with REDIS_HOST'),
+  REDIS_PASSWORD: variable(z.string(), null, 'Redis password (wins over one in REDIS_URL)'),
+  REDIS_DB: variable(integer(0), 0, 'Redis database number, with REDIS_HOST'),
+  REDIS_TLS: variable(flag(), false, 'TLS to Redis'),
+  REDIS_TLS_REJECT_UNAUTHORIZED: variable(flag(), true, "verify the Redis server's certificate"),
+  REDIS_CLUSTER_NODES: variable(text(clusterNodes), null, 'Redis Cluster seed nodes, host:port,host:port,…'),
+  CORS_ORIGINS: variable(text(corsOrigins), null, 'unset: no CORS headers; *; or a comma list of exact origins'),
+  TENANT_CACHE_TTL_MS: variable(integer(0, MAX_TIMER_MS), 5000, 'how long a tenant or key is served from the in-process cache'),
+  TENANTS_FILE: variable(text(notBlank), null, 'JSON file of tenants upserted into the store at start'),
+  UPSTREAM_TIMEOUT_MS: variable(integer(1, MAX_TIMER_MS), 30000, 'upstream idle timeout (504 upstream_timeout)'),
+  MAX_BODY_BYTES: variable(integer(0), 10_485_760, "largest request body proxied (a tenant's maxBodyBytes overrides it)"),
+  RATE_LIMIT_FAILURE_MODE: variable(text(oneOf(['open', 'closed'] as const)), 'open', 'when Redis cannot answer: admit, or 503'),
+  JWT_CLOCK_TOLERANCE_S: variable(integer(0), 5, 'clock skew allowed on JWT exp/nbf'),
+  JWKS_ALLOW_HTTP: variable(flag(), false, 'allow http: JWKS URIs on non-loopback hosts'),
+  TRUST_PROXY: variable(text(trustProxy), false, 'Express "trust proxy": a boolean, a hop count, or addresses/CIDRs'),
+  SHUTDOWN_GRACE_MS: variable(integer(0, MAX_TIMER_MS), 25000, 'how long in-flight requests may run after SIGTERM'),
+};
+
+export type EnvName = keyof typeof ENV_VARIABLES;
+
+/** SPEC names of features not built yet: not read, but known, so never taken for a typo. */
+export const PLANNED_VARIABLES: Readonly<Record<string, string>> = {
+  REDIS_SENTINELS: 'Redis Sentinel addresses (SPEC §11)',
+  REDIS_SENTINEL_NAME: 'Sentinel master group (SPEC §11)',
+  REDIS_SENTINEL_PASSWORD: 'Sentinel password (SPEC §11)',
+  WORKERS: 'worker processes (SPEC §11)',
+  SHUTDOWN_DELAY_MS: 'delay before the listener closes after SIGTERM (SPEC §11)',
+  AUDIT_MAX_ENTRIES: 'audit log bound (SPEC §14)',
+  JWT_CACHE_SIZE: 'verified-token cache entries (SPEC §5)',
+  ADMIN_PORT: 'control-plane port (SPEC §17)',
+  ADMIN_HOST: 'control-plane address (SPEC §17)',
+  METRICS_TOKEN: 'scrape-only token (SPEC §17)',
+  ALLOW_UNDERSCORE_HEADERS: 'forward header names with "_" (SPEC §18)',
+  CORS_ALLOWED_HEADERS: 'extra CORS request headers (SPEC §19)',
+  CORS_MAX_AGE: 'preflight cache seconds (SPEC §19)',
+};
+
+export const KNOWN_VARIABLES: readonly string[] = [...Object.keys(ENV_VARIABLES), ...Object.keys(PLANNED_VARIABLES)];
+
+type EnvShape = { [K in EnvName]: z.ZodOptional<(typeof ENV_VARIABLES)[K]['schema']> };
+const shape = Object.fromEntries(Object.entries(ENV_VARIABLES).map(([name, v]) => [name, v.schema.optional()])) as EnvShape;
+
+/** The variables that are set (absent = unset), each validated, then the rules between them. */
+export const EnvSchema = z.object(shape).superRefine((env, ctx) => {
+  if (!isJsonObject(env)) return;
+  const set = (name: EnvName) => env[name] !== undefined;
+  const refuse = (names: EnvName[], message: string) => {
+    for (const name of names.filter(set)) ctx.addIssue({ code: 'custom', path: [name], message });
+  };
+  // One source of truth: a second address would be silently ignored otherwise.
+  if (set('REDIS_CLUSTER_NODES')) {
+    refuse(['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_DB'], 'cannot be combined with REDIS_CLUSTER_NODES (cluster mode has no single address or db)');
+  } else if (set('REDIS_URL')) {
+    refuse(['REDIS_HOST', 'REDIS_PORT', 'REDIS_DB'], 'cannot be combined with REDIS_URL (put host, port and db in the URL)');
+    const url = env.REDIS_URL;
+    if (isJsonObject(url) && url.secure === true && env.REDIS_TLS === false) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_TLS'], message: 'cannot be false when REDIS_URL uses rediss:// (TLS)' });
+    }
+  }
+}, ALWAYS);
+
+export type EnvValues = z.output<typeof EnvSchema>;
+
+export interface LookalikeVariable {
+  variable: string;
+  /** The known variable it probably meant. */
+  suggestion: string;
+}
+
+/**
+ * Set names that are not ours but look like one of ours (`REDIS_ULR`, `log_level`): within two edits
+ * of a known name, ignoring case, and at most one edit per four characters, so short unrelated names
+ * (HOME is two edits from HOST) are left alone.
+ */
+export function lookalikeVariables(names: Iterable<string>): LookalikeVariable[] {
+  const found: LookalikeVariable[] = [];
+  for (const name of names) {
+    if (KNOWN_VARIABLES.includes(name)) continue;
+    const suggestion = closestName(name, KNOWN_VARIABLES);
+    if (suggestion === undefined) continue;
+    if (editDistance(name.toLowerCase(), suggestion.toLowerCase()) * 4 > name.length) continue;
+    found.push({ variable: name, suggestion });
+  }
+  return found;
+}
