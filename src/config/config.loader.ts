@@ -92,6 +92,7 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     maxBodyBytes: v.MAX_BODY_BYTES,
     rateLimitFailureMode: v.RATE_LIMIT_FAILURE_MODE,
     jwtClockToleranceS: v.JWT_CLOCK_TOLERANCE_S,
+    jwtCacheSize: v.JWT_CACHE_SIZE,
     jwksAllowHttp: v.JWKS_ALLOW_HTTP,
     trustProxy: v.TRUST_PROXY,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,

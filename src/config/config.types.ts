@@ -40,6 +40,8 @@ export interface GatewayConfig {
   maxBodyBytes: number;
   rateLimitFailureMode: 'open' | 'closed';
   jwtClockToleranceS: number;
+  /** Verified-token cache entries (SPEC §5 step 4); 0 turns the cache off. */
+  jwtCacheSize: number;
   jwksAllowHttp: boolean;
   /** Express "trust proxy" value: false, true, a hop count, or a comma list of addresses/subnets. */
   trustProxy: boolean | number | string;

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
         maxBodyBytes: 10485760,
         rateLimitFailureMode: 'open',
         jwtClockToleranceS: 5,
+        jwtCacheSize: 10000,
         jwksAllowHttp: false,
         trustProxy: false,
         shutdownGraceMs: 25000,
@@ -47,7 +48,7 @@ describe('loadConfig', () => {
       for (const name of [
         'PORT', 'HOST', 'LOG_LEVEL', 'ADMIN_TOKEN', 'CORS_ORIGINS', 'TENANT_CACHE_TTL_MS', 'TENANTS_FILE',
         'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE', 'JWT_CLOCK_TOLERANCE_S',
-        'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
+        'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
         'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES',
       ]) {
         empty[name] = '';
@@ -206,6 +207,7 @@ describe('loadConfig', () => {
     ['UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs', 1],
     ['MAX_BODY_BYTES', 'maxBodyBytes', 0],
     ['JWT_CLOCK_TOLERANCE_S', 'jwtClockToleranceS', 0],
+    ['JWT_CACHE_SIZE', 'jwtCacheSize', 0],
     ['SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 0],
   ] as const)('%s', (variable, key, min) => {
     it(`accepts ${min} and larger integers`, () => {
@@ -525,7 +527,7 @@ describe('.env.example', () => {
   it('documents every variable, each line a valid value', () => {
     expect(entries.map(([name]) => name).sort()).toEqual(
       [
-        'ADMIN_TOKEN', 'CORS_ORIGINS', 'HOST', 'JWKS_ALLOW_HTTP', 'JWT_CLOCK_TOLERANCE_S', 'LOG_LEVEL',
+        'ADMIN_TOKEN', 'CORS_ORIGINS', 'HOST', 'JWKS_ALLOW_HTTP', 'JWT_CACHE_SIZE', 'JWT_CLOCK_TOLERANCE_S', 'LOG_LEVEL',
         'MAX_BODY_BYTES', 'PORT', 'RATE_LIMIT_FAILURE_MODE', 'REDIS_CLUSTER_NODES', 'REDIS_DB', 'REDIS_HOST',
         'REDIS_PASSWORD', 'REDIS_PORT', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_URL',
         'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
