@@ -5,6 +5,7 @@ import type { Counter, Histogram } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import { GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
 import { sendProblem } from '../../errors/problem';
+import { exposeUpstreamHeaders } from '../../http/cors.middleware';
 import { clientHost, clientProtocol, TRUST_PROXY, type TrustProxy } from '../../http/forwarded';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
@@ -99,6 +100,7 @@ export class ProxyService implements OnApplicationShutdown {
       });
     }
     stripResponseHopByHop(proxyRes.headers);
+    if (this.config.corsOrigins !== null) exposeUpstreamHeaders(res, proxyRes.headers['access-control-expose-headers']);
     applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
   };
 
