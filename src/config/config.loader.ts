@@ -86,6 +86,8 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     logLevel: v.LOG_LEVEL,
     adminToken: v.ADMIN_TOKEN,
     corsOrigins: v.CORS_ORIGINS,
+    corsAllowedHeaders: v.CORS_ALLOWED_HEADERS,
+    corsMaxAge: v.CORS_MAX_AGE,
     tenantCacheTtlMs: v.TENANT_CACHE_TTL_MS,
     tenantsFile: v.TENANTS_FILE,
     upstreamTimeoutMs: v.UPSTREAM_TIMEOUT_MS,

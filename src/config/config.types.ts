@@ -34,6 +34,10 @@ export interface GatewayConfig {
   adminToken: string | null;
   /** null = no CORS headers; '*' = any origin without credentials; list = exact origins. */
   corsOrigins: '*' | string[] | null;
+  /** Request headers a preflight allows beyond the built-in list; '*' = those the preflight asks for. */
+  corsAllowedHeaders: '*' | string[];
+  /** Access-Control-Max-Age of a preflight answer, in seconds. */
+  corsMaxAge: number;
   tenantCacheTtlMs: number;
   tenantsFile: string | null;
   upstreamTimeoutMs: number;

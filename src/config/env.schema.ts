@@ -4,6 +4,7 @@ import {
   adminToken,
   booleanWord,
   clusterNodes,
+  corsHeaderNames,
   corsOrigins,
   hostName,
   integerFrom,
@@ -46,6 +47,8 @@ export const ENV_VARIABLES = {
   REDIS_TLS_REJECT_UNAUTHORIZED: variable(flag(), true, "verify the Redis server's certificate"),
   REDIS_CLUSTER_NODES: variable(text(clusterNodes), null, 'Redis Cluster seed nodes, host:port,host:port,…'),
   CORS_ORIGINS: variable(text(corsOrigins), null, 'unset: no CORS headers; *; or a comma list of exact origins'),
+  CORS_ALLOWED_HEADERS: variable(text(corsHeaderNames), [], 'request headers allowed beyond the built-in list: a comma list, or * to allow what a preflight asks for'),
+  CORS_MAX_AGE: variable(integer(0, 86400), 600, 'seconds a browser may cache a preflight answer (Access-Control-Max-Age)'),
   TENANT_CACHE_TTL_MS: variable(integer(0, MAX_TIMER_MS), 5000, 'how long a tenant or key is served from the in-process cache'),
   TENANTS_FILE: variable(text(notBlank), null, 'JSON file of tenants upserted into the store at start'),
   UPSTREAM_TIMEOUT_MS: variable(integer(1, MAX_TIMER_MS), 30000, 'upstream idle timeout (504 upstream_timeout)'),
@@ -72,8 +75,6 @@ export const PLANNED_VARIABLES: Readonly<Record<string, string>> = {
   ADMIN_HOST: 'control-plane address (SPEC §17)',
   METRICS_TOKEN: 'scrape-only token (SPEC §17)',
   ALLOW_UNDERSCORE_HEADERS: 'forward header names with "_" (SPEC §18)',
-  CORS_ALLOWED_HEADERS: 'extra CORS request headers (SPEC §19)',
-  CORS_MAX_AGE: 'preflight cache seconds (SPEC §19)',
 };
 
 export const KNOWN_VARIABLES: readonly string[] = [...Object.keys(ENV_VARIABLES), ...Object.keys(PLANNED_VARIABLES)];

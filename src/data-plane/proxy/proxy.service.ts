@@ -5,6 +5,7 @@ import type { Counter, Histogram } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import { GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
 import { sendProblem } from '../../errors/problem';
+import { exposeUpstreamHeaders } from '../../http/cors.middleware';
 import { clientHost, clientProtocol, TRUST_PROXY, type TrustProxy } from '../../http/forwarded';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
@@ -123,7 +124,7 @@ export class ProxyService implements OnApplicationShutdown {
     exchange.upstreamReq?.destroy();
   };
 
-  private readonly onProxyRes = (proxyRes: IncomingMessage, req: ProxiedRequest): void => {
+  private readonly onProxyRes = (proxyRes: IncomingMessage, req: ProxiedRequest, res: ServerResponse): void => {
     const exchange = req[EXCHANGE];
     if (exchange !== undefined) {
       // Time to the upstream's response headers; an upstream 5xx passes through and counts as its error.
@@ -133,6 +134,7 @@ export class ProxyService implements OnApplicationShutdown {
       proxyRes.on('close', this.onUpstreamClose);
     }
     stripResponseHopByHop(proxyRes.headers);
+    if (this.config.corsOrigins !== null) exposeUpstreamHeaders(res, proxyRes.headers['access-control-expose-headers']);
     applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
   };
 
