@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { createLocalJWKSet, errors, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyOptions } from 'jose';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../../config/config.types';
@@ -6,7 +7,8 @@ import type { IdpConfig, Tenant } from '../../../tenants/tenant.model';
 import { DEFAULT_ALGORITHMS, KNOWN_ALGORITHMS, MIN_RSA_BITS } from '../../../tenants/jwk-rules';
 import { JwksCache, JwksUnavailableError, type KeyResolver } from './jwks-cache';
 import { keyThumbprint, setThumbprints } from './jwk-thumbprint';
-import { VerifiedTokenCache, type VerifiedToken } from './verified-token-cache';
+import { LruCache } from '../../../tenants/lru-cache';
+import { ENV_VARIABLES } from '../../../config/env.schema';
 
 export interface VerifiedJwt {
   /** The token's `sub`, forwarded upstream as X-Auth-Subject; undefined when the token has none. */
@@ -17,9 +19,6 @@ export interface VerifiedJwt {
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 /** What Node accepts in a header value, minus tab and obs-text: a `sub` outside it cannot be forwarded. */
 const HEADER_SAFE = /^[\x20-\x7e]*$/;
-
-/** SPEC §9's default for JWT_CACHE_SIZE. */
-export const DEFAULT_JWT_CACHE_SIZE = 10_000;
 
 /** Injection token of the verifier's clock (epoch ms), for tests that move time; Date.now otherwise. */
 export const JWT_VERIFIER_CLOCK = Symbol('JWT_VERIFIER_CLOCK');
@@ -32,6 +31,22 @@ interface Prepared {
   /** The idp's settings, serialised: a cached verification is reused only under equal settings. */
   fingerprint: string;
 }
+
+/**
+ * A verified-token cache entry (SPEC §5 step 4), keyed by the token's SHA-256 (the token itself is
+ * never held); its hard expiry is `exp` plus the clock tolerance. A hit proves only that these exact
+ * bytes verified before: nbf, the idp settings and the key set are checked again on every hit.
+ */
+interface VerifiedToken {
+  answer: VerifiedJwt;
+  nbf: number | undefined;
+  /** The Prepared.fingerprint of the idp it was verified under. */
+  idp: string;
+  /** RFC 7638 thumbprint of the key that verified it. */
+  keyThumbprint: string;
+}
+
+const tokenKey = (token: string): string => createHash('sha256').update(token).digest('base64');
 
 /** A successful signature and claims check, with the key that proved it. */
 interface Verified {
@@ -48,7 +63,8 @@ interface Verified {
 export class JwtVerifier {
   private readonly prepared = new WeakMap<IdpConfig, Prepared>();
   private readonly clockToleranceS: number;
-  private readonly verified: VerifiedTokenCache;
+  /** null when JWT_CACHE_SIZE is 0. */
+  private readonly verified: LruCache<string, VerifiedToken> | null;
   private readonly now: () => number;
 
   constructor(
@@ -57,7 +73,8 @@ export class JwtVerifier {
     @Optional() @Inject(JWT_VERIFIER_CLOCK) now?: () => number,
   ) {
     this.clockToleranceS = config.jwtClockToleranceS;
-    this.verified = new VerifiedTokenCache(config.jwtCacheSize ?? DEFAULT_JWT_CACHE_SIZE);
+    const size = config.jwtCacheSize ?? ENV_VARIABLES.JWT_CACHE_SIZE.default;
+    this.verified = size > 0 ? new LruCache(size) : null;
     this.now = now ?? Date.now;
   }
 
@@ -75,11 +92,12 @@ export class JwtVerifier {
     // Validation refuses a JWT requirement without an idp; reaching here without one is a bad tenant.
     if (tenant.idp === undefined) throw tenantMisconfigured();
     const prepared = this.prepare(tenant.idp);
-    if (this.verified.maxEntries < 1) return this.verifyFully(token, undefined, tenant.idp, prepared);
-    const cacheKey = VerifiedTokenCache.keyOf(token);
-    const cached = this.verified.get(cacheKey);
+    if (this.verified === null) return this.verifyFully(token, undefined, tenant.idp, prepared);
+    const cacheKey = tokenKey(token);
+    // Past exp (with the tolerance) the entry is gone: LruCache drops it at its hard expiry.
+    const cached = this.verified.get(cacheKey, this.now())?.value;
     if (cached !== undefined) {
-      if (this.stillHolds(cached, tenant.idp, prepared)) return { subject: cached.subject };
+      if (this.stillHolds(cached, tenant.idp, prepared)) return cached.answer;
       this.verified.delete(cacheKey);
     }
     return this.verifyFully(token, cacheKey, tenant.idp, prepared);
@@ -87,7 +105,7 @@ export class JwtVerifier {
 
   /** Entries in the verified-token cache (for tests and diagnostics). */
   get cachedTokens(): number {
-    return this.verified.size;
+    return this.verified?.size ?? 0;
   }
 
   private async verifyFully(token: string, cacheKey: string | undefined, idp: IdpConfig, prepared: Prepared): Promise<VerifiedJwt> {
@@ -98,34 +116,33 @@ export class JwtVerifier {
     } catch (err) {
       throw toGatewayError(err);
     }
-    const subject = subjectOf(verified.payload);
-    if (cacheKey !== undefined) this.remember(cacheKey, verified, subject, prepared);
-    return { subject };
+    const answer: VerifiedJwt = { subject: subjectOf(verified.payload) };
+    if (cacheKey !== undefined) this.remember(cacheKey, verified, answer, prepared);
+    return answer;
   }
 
   /** A verification is kept only when every bound on it is known: exp and the key that proved it. */
-  private remember(cacheKey: string, { payload, key }: Verified, subject: string | undefined, prepared: Prepared): void {
+  private remember(cacheKey: string, { payload, key }: Verified, answer: VerifiedJwt, prepared: Prepared): void {
     const thumbprint = keyThumbprint(key as CryptoKey);
     if (thumbprint === undefined || typeof payload.exp !== 'number') return;
-    this.verified.set(cacheKey, {
-      subject,
-      exp: payload.exp,
+    const entry: VerifiedToken = {
+      answer,
       nbf: typeof payload.nbf === 'number' ? payload.nbf : undefined,
       idp: prepared.fingerprint,
       keyThumbprint: thumbprint,
-    });
+    };
+    // jose refuses exp <= now - tolerance (whole seconds): the same instant, in ms.
+    this.verified!.set(cacheKey, entry, Infinity, (payload.exp + this.clockToleranceS) * 1000);
   }
 
   /**
-   * SPEC §5 step 4: a cached verification holds only within exp/nbf (jose's comparison, same
-   * tolerance), under the same idp settings, and while the key set still publishes the key material
-   * that verified it.
+   * SPEC §5 step 4: a cached verification (already within exp) holds only within nbf (jose's
+   * comparison, same tolerance), under the same idp settings, and while the key set still publishes
+   * the key material that verified it.
    */
   private stillHolds(cached: VerifiedToken, idp: IdpConfig, prepared: Prepared): boolean {
     if (cached.idp !== prepared.fingerprint) return false;
-    const now = Math.floor(this.now() / 1000);
-    if (cached.exp <= now - this.clockToleranceS) return false;
-    if (cached.nbf !== undefined && cached.nbf > now + this.clockToleranceS) return false;
+    if (cached.nbf !== undefined && cached.nbf > Math.floor(this.now() / 1000) + this.clockToleranceS) return false;
     const published = prepared.inlineThumbprints ?? this.jwks.currentThumbprints(idp.jwksUri!);
     return published !== undefined && published.has(cached.keyThumbprint);
   }
