@@ -80,6 +80,9 @@ function parseOrigin(entry: string): string | null {
 /** RFC 9110 §5.1 field name: a token (`X-Correlation-Id`, `traceparent`). */
 const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** Whether `name` is a valid HTTP header name (RFC 9110 §5.1). */
+export const isHeaderName = (name: string): boolean => FIELD_NAME.test(name);
+
 /**
  * CORS_ALLOWED_HEADERS: `*` (reflect what a preflight asks for), or a comma list of header names,
  * kept as written and without case-insensitive duplicates.
@@ -93,7 +96,7 @@ export function corsHeaderNames(value: string): RuleResult<'*' | string[]> {
   for (const entry of entries) {
     if (entry === '*') problems.push('"*" reflects every requested header: use it alone, not in a list');
     else if (entry.includes('*')) problems.push(`${quote(entry)}: patterns are not supported, list each header name`);
-    else if (!FIELD_NAME.test(entry)) problems.push(`${quote(entry)} is not a header name`);
+    else if (!isHeaderName(entry)) problems.push(`${quote(entry)} is not a header name`);
     else if (!names.some((n) => n.toLowerCase() === entry.toLowerCase())) names.push(entry);
   }
   return problems.length > 0 ? refused(...problems) : ok(names);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isHeaderName } from '../config/env-values';
 
 /** SPEC §7 and §19: what every browser app may send, whatever CORS_ALLOWED_HEADERS says. */
 export const BUILT_IN_ALLOWED_HEADERS: readonly string[] = [
@@ -22,8 +23,6 @@ export const GATEWAY_EXPOSED_HEADERS: readonly string[] = [
   'WWW-Authenticate',
 ];
 const EXPOSE_HEADER = 'Access-Control-Expose-Headers';
-/** RFC 9110 §5.1 field name. */
-const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export interface CorsPolicy {
   /** '*' = any origin without credentials; a list = reflect listed origins with credentials. */
@@ -43,7 +42,7 @@ function fieldNames(value: string | readonly string[] | undefined): string[] {
     const name = raw.trim();
     const key = name.toLowerCase();
     // Anything not a field name is dropped: it could not be a header, and it is never echoed back.
-    if (!FIELD_NAME.test(name) || seen.has(key)) continue;
+    if (!isHeaderName(name) || seen.has(key)) continue;
     seen.add(key);
     names.push(name);
   }
