@@ -56,13 +56,13 @@ export class ExplainService {
         return refused(answer, err);
       }
       steps.push({ step: step.name, ok: true, ...step.shows(decision) });
-      if (answer.upstreamUrl === undefined && decision.tenant !== undefined) answer.upstreamUrl = upstreamUrlOf(decision.tenant, decision);
+      if (answer.upstreamUrl === undefined && decision.tenant !== undefined) answer.upstreamUrl = upstreamUrlOf(decision.tenant, decision).href;
     }
 
     // The proxy: a declared body over the limit is refused first, then only a path that reaches the
     // upstream unchanged is forwarded (a body that grows past the limit while streaming cannot be known here).
     const tenant = decision.tenant!;
-    const forwardPath = upstreamPrefix(new URL(tenant.upstreamBaseUrl)) + decision.path!;
+    const { forwardPath } = upstreamUrlOf(tenant, decision);
     const contentLength = decision.headers['content-length'];
     const refusal = forwardRefusal(bodyLimitOf(tenant, this.config.maxBodyBytes), typeof contentLength === 'string' ? contentLength : undefined, forwardPath);
     if (refusal !== null) {
@@ -87,9 +87,11 @@ function decisionOf(input: ExplainRequest): Decision {
   };
 }
 
-function upstreamUrlOf(tenant: Tenant, decision: Decision): string {
+/** The path the proxy would send (the upstream's prefix + the normalized path), and the whole URL. */
+function upstreamUrlOf(tenant: Tenant, decision: Decision): { forwardPath: string; href: string } {
   const base = new URL(tenant.upstreamBaseUrl);
-  return base.origin + upstreamPrefix(base) + decision.path! + decision.query!;
+  const forwardPath = upstreamPrefix(base) + decision.path!;
+  return { forwardPath, href: base.origin + forwardPath + decision.query! };
 }
 
 function refused(answer: Explanation, error: GatewayError): Explanation {
