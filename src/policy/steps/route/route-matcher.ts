@@ -11,6 +11,8 @@ export interface RouteMatch {
 interface CompiledRoute {
   /** The normalized route path without trailing `/`; `''` for the root route. */
   readonly prefix: string;
+  /** `prefix` as a case-insensitive, NFKC-folding upstream reads it (see `readingOf`). */
+  readonly reading: string;
   /** Upper-cased allowed methods; null when the route allows every method. */
   readonly methods: ReadonlySet<string> | null;
   /** Prebuilt results so that matching allocates nothing. */
@@ -49,6 +51,7 @@ function compileRoute(route: AllowedRoute): CompiledRoute {
   const methods = route.methods ? new Set(route.methods.map((m) => m.toUpperCase())) : null;
   return {
     prefix,
+    reading: readingOf(prefix),
     methods,
     allowed: Object.freeze({ route, methodAllowed: true }),
     denied: Object.freeze({ route, methodAllowed: false }),
@@ -97,6 +100,40 @@ function decodeEscape(escape: string): string {
 
 function isCompiled(routes: CompiledRoutes | readonly AllowedRoute[]): routes is CompiledRoutes {
   return !Array.isArray(routes);
+}
+
+/**
+ * SPEC §18, case: the allowed route longer than `matched` that `path` would match if it were read
+ * case-insensitively, or (when it holds percent-encoded non-ASCII characters) after Unicode NFKC
+ * (`/foo/%EF%BD%82ar` is `/foo/bar` to such an upstream); null when there is none. A path with such a
+ * route would be served by the stricter route upstream while the laxer one authorized it.
+ */
+export function longerRouteByReading(routes: CompiledRoutes, path: string, matched: AllowedRoute): AllowedRoute | null {
+  const { entries } = routes;
+  const own = entries.find((entry) => entry.allowed.route === matched);
+  if (own === undefined || entries[0] === own) return null;
+  const reading = readingOf(path);
+  for (const entry of entries) {
+    if (entry.prefix.length <= own.prefix.length) break;
+    if (coversPath(entry.reading, reading)) return entry.allowed.route;
+  }
+  return null;
+}
+
+/**
+ * How the most lenient of upstreams reads a path: every escape decoded, NFKC-normalized, and
+ * case-folded (upper then lower, so that "ſ" reads as "s" and "K", the Kelvin sign, as "k").
+ * An ASCII path without escapes is only lower-cased.
+ */
+export function readingOf(path: string): string {
+  if (!path.includes('%')) return path.toLowerCase();
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    decoded = path; // never for a normalized path: its escapes are valid UTF-8
+  }
+  return decoded.normalize('NFKC').toUpperCase().toLowerCase();
 }
 
 /** True when `path` equals `prefix` or continues it with `/`; the root prefix `''` covers all. */

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { routeNotAllowed } from '../../../errors/gateway-error';
+import { badPath, routeNotAllowed, type GatewayError } from '../../../errors/gateway-error';
 import type { Tenant } from '../../../tenants/tenant.model';
 import type { Decision } from '../../decision';
 import type { PolicyStep } from '../../step';
 import { jwtRequirement } from './jwt-rule';
-import { compileRoutes, matchRoute, type CompiledRoutes } from './route-matcher';
+import { routePathOf } from './path-parameters';
+import { compileRoutes, longerRouteByReading, matchRoute, type CompiledRoutes } from './route-matcher';
 
 /**
  * A tenant's allowlist compiled once per loaded tenant object: the resolver hands out the same object
@@ -18,27 +19,49 @@ export function routesOf(tenant: Tenant): CompiledRoutes {
   return routes;
 }
 
-/** Step 3: the normalized path and the method must match the tenant's allowlist (SPEC §3). */
+/**
+ * Step 3: the normalized path and the method must match the tenant's allowlist (SPEC §3). It starts
+ * with the path rules of SPEC §18 that need the tenant, right after the API key: `;` parameters
+ * (refused, or removed for matching under `pathParameters`), then, once a route matched, a path that
+ * a case-insensitive or NFKC-folding upstream would serve from a longer route is refused.
+ */
 @Injectable()
 export class RouteStep implements PolicyStep {
   readonly name = 'route';
 
   run(decision: Decision): void {
     const tenant = decision.tenant!;
-    const match = matchRoute(routesOf(tenant), decision.path!, decision.method);
-    if (match.route === null || !match.methodAllowed) throw routeNotAllowed(decision.method, decision.path!);
+    const routePath = routePathOf(decision.path!, tenant.pathParameters === true);
+    decision.routePath = routePath;
+    const routes = routesOf(tenant);
+    const match = matchRoute(routes, routePath, decision.method);
+    if (match.route === null) throw routeNotAllowed(decision.method, decision.path!);
+    const longer = longerRouteByReading(routes, routePath, match.route);
+    if (longer !== null) {
+      throw badPath(
+        `The path matches route ${match.route.path} as written but route ${longer.path} when read case-insensitively or after Unicode normalization.`,
+      );
+    }
+    if (!match.methodAllowed) throw routeNotAllowed(decision.method, decision.path!);
     decision.route = match.route;
     decision.jwt = jwtRequirement(tenant, match.route);
   }
 
   shows(decision: Decision): Record<string, unknown> {
     const route = decision.route!;
-    return { route: route.path, methods: route.methods ?? null, jwtRequired: decision.jwt!.required, jwtSource: decision.jwt!.source };
+    return {
+      route: route.path,
+      ...(decision.routePath !== decision.path && { matchedAs: decision.routePath }),
+      methods: route.methods ?? null,
+      jwtRequired: decision.jwt!.required,
+      jwtSource: decision.jwt!.source,
+    };
   }
 
   /** A route that covers the path but not the method is named: the fix is in its `methods`. */
-  showsRefusal(decision: Decision): Record<string, unknown> {
-    const { route } = matchRoute(routesOf(decision.tenant!), decision.path!, decision.method);
+  showsRefusal(decision: Decision, error: GatewayError): Record<string, unknown> {
+    if (error.code !== 'route_not_allowed') return {};
+    const { route } = matchRoute(routesOf(decision.tenant!), decision.routePath!, decision.method);
     return route === null ? {} : { route: route.path, methodAllowed: false };
   }
 }

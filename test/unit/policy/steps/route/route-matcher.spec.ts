@@ -1,5 +1,5 @@
 import { GatewayError } from '../../../../../src/errors/gateway-error';
-import { compileRoutes, matchRoute } from '../../../../../src/policy/steps/route/route-matcher';
+import { compileRoutes, longerRouteByReading, matchRoute, readingOf } from '../../../../../src/policy/steps/route/route-matcher';
 import type { AllowedRoute } from '../../../../../src/tenants/tenant.model';
 
 const users: AllowedRoute = { path: '/v1/users', methods: ['GET', 'POST'] };
@@ -141,5 +141,29 @@ describe('matchRoute with escaped delimiters', () => {
     const plain = compileRoutes([{ path: '/y' }, { path: '/' }]);
     expect(matchRoute(plain, '/y%3F', 'GET').route?.path).toBe('/');
     expect(matchRoute(plain, '/y%23', 'GET').route?.path).toBe('/');
+  });
+});
+
+describe('readingOf and longerRouteByReading (SPEC §18 case)', () => {
+  it.each([
+    ['/Foo/BAR', '/foo/bar'],
+    ['/foo/%EF%BD%82ar', '/foo/bar'],
+    ['/foo/%C5%BFecret', '/foo/secret'], // ſ (long s)
+    ['/foo/%E2%84%AAey', '/foo/key'], // K (Kelvin sign)
+    ['/foo/b%C4%B1n', '/foo/bin'], // ı (dotless i)
+    ['/foo/a%3Ab', '/foo/a:b'],
+  ])('reads %j as %j', (path, reading) => {
+    expect(readingOf(path)).toBe(reading);
+  });
+
+  const open: AllowedRoute = { path: '/foo' };
+  const strict: AllowedRoute = { path: '/foo/bar', methods: ['GET'] };
+  const routes = compileRoutes([open, strict]);
+
+  it('names the longer route a path reaches only when read differently', () => {
+    expect(longerRouteByReading(routes, '/foo/BAR', open)).toBe(strict);
+    expect(longerRouteByReading(routes, '/foo/Bar/x', open)).toBe(strict);
+    expect(longerRouteByReading(routes, '/foo/other', open)).toBeNull();
+    expect(longerRouteByReading(routes, '/foo/bar', strict)).toBeNull();
   });
 });
