@@ -94,6 +94,7 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     jwtClockToleranceS: v.JWT_CLOCK_TOLERANCE_S,
     jwksAllowHttp: v.JWKS_ALLOW_HTTP,
     trustProxy: v.TRUST_PROXY,
+    allowUnderscoreHeaders: v.ALLOW_UNDERSCORE_HEADERS,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
   };
 }

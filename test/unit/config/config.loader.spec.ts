@@ -38,6 +38,7 @@ describe('loadConfig', () => {
         jwtClockToleranceS: 5,
         jwksAllowHttp: false,
         trustProxy: false,
+        allowUnderscoreHeaders: false,
         shutdownGraceMs: 25000,
       });
     });
@@ -49,6 +50,7 @@ describe('loadConfig', () => {
         'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE', 'JWT_CLOCK_TOLERANCE_S',
         'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
         'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES',
+        'ALLOW_UNDERSCORE_HEADERS',
       ]) {
         empty[name] = '';
       }
@@ -277,6 +279,13 @@ describe('loadConfig', () => {
       expect(err.problems.map((p) => p.variable)).toEqual(['JWKS_ALLOW_HTTP']);
       expect(err.message).toContain(`JWKS_ALLOW_HTTP: must be true/false, yes/no or 1/0 (got "${value}")`);
     });
+  });
+
+  it('reads ALLOW_UNDERSCORE_HEADERS as a boolean, false by default (SPEC §18)', () => {
+    expect(loadConfig({ ALLOW_UNDERSCORE_HEADERS: 'true' }).allowUnderscoreHeaders).toBe(true);
+    expect(loadConfig({ ALLOW_UNDERSCORE_HEADERS: 'no' }).allowUnderscoreHeaders).toBe(false);
+    expect(loadConfig({}).allowUnderscoreHeaders).toBe(false);
+    expect(problemVariables({ ALLOW_UNDERSCORE_HEADERS: 'sometimes' })).toEqual(['ALLOW_UNDERSCORE_HEADERS']);
   });
 
   describe('TRUST_PROXY', () => {
@@ -529,6 +538,7 @@ describe('.env.example', () => {
         'MAX_BODY_BYTES', 'PORT', 'RATE_LIMIT_FAILURE_MODE', 'REDIS_CLUSTER_NODES', 'REDIS_DB', 'REDIS_HOST',
         'REDIS_PASSWORD', 'REDIS_PORT', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_URL',
         'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
+        'ALLOW_UNDERSCORE_HEADERS',
       ].sort(),
     );
     for (const [name, value] of entries) expect(() => loadConfig({ [name]: value })).not.toThrow();
