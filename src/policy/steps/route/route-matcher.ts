@@ -103,18 +103,21 @@ function isCompiled(routes: CompiledRoutes | readonly AllowedRoute[]): routes is
 }
 
 /**
- * SPEC §18, case: the allowed route longer than `matched` that `path` would match if it were read
- * case-insensitively, or (when it holds percent-encoded non-ASCII characters) after Unicode NFKC
- * (`/foo/%EF%BD%82ar` is `/foo/bar` to such an upstream); null when there is none. A path with such a
- * route would be served by the stricter route upstream while the laxer one authorized it.
+ * SPEC §18, case: the allowed route, longer than `matched` or as long, that `path` would match if it
+ * were read case-insensitively, or (when it holds percent-encoded non-ASCII characters) after Unicode
+ * NFKC (`/foo/%EF%BD%82ar` is `/foo/bar` to such an upstream); null when there is none. Such an
+ * upstream would serve that route's resource while `matched` authorized the request. A route as long
+ * can only be one that differs from `matched` by case: the upstream cannot tell the two apart either.
  */
-export function longerRouteByReading(routes: CompiledRoutes, path: string, matched: AllowedRoute): AllowedRoute | null {
+export function otherRouteByReading(routes: CompiledRoutes, path: string, matched: AllowedRoute): AllowedRoute | null {
   const { entries } = routes;
   const own = entries.find((entry) => entry.allowed.route === matched);
-  if (own === undefined || entries[0] === own) return null;
-  const reading = readingOf(path);
+  if (own === undefined) return null;
+  let reading: string | undefined;
   for (const entry of entries) {
-    if (entry.prefix.length <= own.prefix.length) break;
+    if (entry.prefix.length < own.prefix.length) break;
+    if (entry === own) continue;
+    reading ??= readingOf(path);
     if (coversPath(entry.reading, reading)) return entry.allowed.route;
   }
   return null;

@@ -5,7 +5,7 @@ import type { Decision } from '../../decision';
 import type { PolicyStep } from '../../step';
 import { jwtRequirement } from './jwt-rule';
 import { routePathOf } from './path-parameters';
-import { compileRoutes, longerRouteByReading, matchRoute, type CompiledRoutes } from './route-matcher';
+import { compileRoutes, otherRouteByReading, matchRoute, type CompiledRoutes } from './route-matcher';
 
 /**
  * A tenant's allowlist compiled once per loaded tenant object: the resolver hands out the same object
@@ -23,7 +23,8 @@ export function routesOf(tenant: Tenant): CompiledRoutes {
  * Step 3: the normalized path and the method must match the tenant's allowlist (SPEC §3). It starts
  * with the path rules of SPEC §18 that need the tenant, right after the API key: `;` parameters
  * (refused, or removed for matching under `pathParameters`), then, once a route matched, a path that
- * a case-insensitive or NFKC-folding upstream would serve from a longer route is refused.
+ * a case-insensitive or NFKC-folding upstream would serve from another route (a longer one, or one
+ * that differs only by case) is refused.
  */
 @Injectable()
 export class RouteStep implements PolicyStep {
@@ -36,10 +37,10 @@ export class RouteStep implements PolicyStep {
     const routes = routesOf(tenant);
     const match = matchRoute(routes, routePath, decision.method);
     if (match.route === null) throw routeNotAllowed(decision.method, decision.path!);
-    const longer = longerRouteByReading(routes, routePath, match.route);
-    if (longer !== null) {
+    const other = otherRouteByReading(routes, routePath, match.route);
+    if (other !== null) {
       throw badPath(
-        `The path matches route ${match.route.path} as written but route ${longer.path} when read case-insensitively or after Unicode normalization.`,
+        `The path matches route ${match.route.path} as written but route ${other.path} when read case-insensitively or after Unicode normalization.`,
       );
     }
     if (!match.methodAllowed) throw routeNotAllowed(decision.method, decision.path!);

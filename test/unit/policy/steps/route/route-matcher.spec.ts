@@ -1,5 +1,5 @@
 import { GatewayError } from '../../../../../src/errors/gateway-error';
-import { compileRoutes, longerRouteByReading, matchRoute, readingOf } from '../../../../../src/policy/steps/route/route-matcher';
+import { compileRoutes, otherRouteByReading, matchRoute, readingOf } from '../../../../../src/policy/steps/route/route-matcher';
 import type { AllowedRoute } from '../../../../../src/tenants/tenant.model';
 
 const users: AllowedRoute = { path: '/v1/users', methods: ['GET', 'POST'] };
@@ -144,7 +144,7 @@ describe('matchRoute with escaped delimiters', () => {
   });
 });
 
-describe('readingOf and longerRouteByReading (SPEC §18 case)', () => {
+describe('readingOf and otherRouteByReading (SPEC §18 case)', () => {
   it.each([
     ['/Foo/BAR', '/foo/bar'],
     ['/foo/%EF%BD%82ar', '/foo/bar'],
@@ -161,9 +161,24 @@ describe('readingOf and longerRouteByReading (SPEC §18 case)', () => {
   const routes = compileRoutes([open, strict]);
 
   it('names the longer route a path reaches only when read differently', () => {
-    expect(longerRouteByReading(routes, '/foo/BAR', open)).toBe(strict);
-    expect(longerRouteByReading(routes, '/foo/Bar/x', open)).toBe(strict);
-    expect(longerRouteByReading(routes, '/foo/other', open)).toBeNull();
-    expect(longerRouteByReading(routes, '/foo/bar', strict)).toBeNull();
+    expect(otherRouteByReading(routes, '/foo/BAR', open)).toBe(strict);
+    expect(otherRouteByReading(routes, '/foo/Bar/x', open)).toBe(strict);
+    expect(otherRouteByReading(routes, '/foo/other', open)).toBeNull();
+    expect(otherRouteByReading(routes, '/foo/bar', strict)).toBeNull();
+  });
+});
+
+describe('otherRouteByReading with routes that differ only by case', () => {
+  const lower: AllowedRoute = { path: '/files/a' };
+  const upper: AllowedRoute = { path: '/files/A', methods: ['GET'] };
+  const routes = compileRoutes([lower, upper]);
+
+  it('names the other: a case-insensitive upstream cannot tell them apart', () => {
+    expect(otherRouteByReading(routes, '/files/a/1', lower)).toBe(upper);
+    expect(otherRouteByReading(routes, '/files/A/1', upper)).toBe(lower);
+  });
+
+  it('names none for a path neither covers when read differently', () => {
+    expect(otherRouteByReading(compileRoutes([lower, { path: '/files/b' }]), '/files/a', lower)).toBeNull();
   });
 });
