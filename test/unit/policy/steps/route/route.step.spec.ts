@@ -115,6 +115,31 @@ describe('RouteStep and what the upstream might read differently (SPEC §18)', (
     expect(step.shows(req)).toMatchObject({ route, matchedAs: req.routePath });
   });
 
+  it('with pathParameters also holds the request to the route that covers the path as written', async () => {
+    const tenant = served({
+      id: 'literal',
+      upstreamBaseUrl: 'http://u.test',
+      idp,
+      pathParameters: true,
+      allowedRoutes: [
+        { path: '/a', auth: { jwt: false } },
+        { path: '/', auth: { jwt: true }, methods: ['GET'] },
+      ],
+    });
+    // `/a;x` is `/a` to a servlet container but under `/` to an upstream that keeps the parameters.
+    const req = request('GET', '/a;x', tenant);
+    step.run(req);
+    expect([req.route?.path, req.jwt?.required]).toEqual(['/a', true]);
+    const plain = request('GET', '/a/x', tenant);
+    step.run(plain);
+    expect([plain.route?.path, plain.jwt?.required]).toEqual(['/a', false]);
+    const refused = request('DELETE', '/a;x', tenant);
+    const err = await gatewayErrorOf(() => step.run(refused));
+    expect(err.code).toBe('route_not_allowed');
+    // Explain names the route whose methods refused it: the one the path covers as written.
+    expect(step.showsRefusal(refused, err)).toEqual({ route: '/', methodAllowed: false });
+  });
+
   it('with pathParameters still holds the method list of the route the parameters hid', async () => {
     const err = await gatewayErrorOf(() => step.run(request('DELETE', '/foo/baz;x', params)));
     expect(err.code).toBe('route_not_allowed');
