@@ -1,8 +1,10 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { sendProblem } from '../errors/problem';
+import { badPath, badRequest } from '../errors/gateway-error';
+import { rawProblemResponse, sendProblem } from '../errors/problem';
 import { contextOf } from '../observability/request-context';
+import { requestIdFrom } from '../observability/request-id';
 import { requestRefusal } from '../policy/request-refusal';
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -39,6 +41,7 @@ export function installRequestGate(server: Server, context: Middleware): void {
     });
   };
   server.on('request', gated);
+  server.on('clientError', answerClientError);
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     // Node has let go of this socket: its errors are ours to catch, and it is closed once answered.
     socket.on('error', () => socket.destroy());
@@ -47,4 +50,28 @@ export function installRequestGate(server: Server, context: Middleware): void {
     res.once('finish', () => socket.end(() => socket.destroy()));
     gated(req, res);
   });
+}
+
+/** What Node itself answers to the parser errors that are not a malformed request (its own defaults). */
+const NODE_ANSWERS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+};
+
+/**
+ * A request Node's parser refuses never reaches a handler: it is answered here as problem JSON, as
+ * Node would answer it but for the body. A request-target with a character no URL may have (raw
+ * non-ASCII, such as a fullwidth solidus, or a control character) is 400 bad_path (SPEC §5.1, §18);
+ * anything else unreadable is 400 bad_request. Nothing is written once a response has started.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  const raw = socket as Socket;
+  if (err.code === 'ECONNRESET' || !raw.writable || raw.bytesWritten > 0) {
+    raw.destroy();
+    return;
+  }
+  const code = err.code ?? '';
+  const refusal = code === 'HPE_INVALID_URL' ? badPath('The request-target has a character no URL may have: non-ASCII must be percent-encoded.') : badRequest('The request is not valid HTTP/1.1.');
+  raw.end(NODE_ANSWERS[code] ?? rawProblemResponse(refusal, requestIdFrom(undefined)), () => raw.destroy());
 }
