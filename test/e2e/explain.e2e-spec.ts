@@ -253,6 +253,29 @@ describe('explain', () => {
     expect(after.json.steps.at(-1)).toMatchObject({ step: 'rate_limit', ok: false, limit: 1, remaining: 0, retryAfterSeconds: expect.any(Number) });
   });
 
+  it('shows what is refused before any step as a request step (SPEC §18)', async () => {
+    const trace = await explain({ tenantId: 'open', method: 'TRACE', path: '/a' });
+    expect(trace.json).toEqual({
+      decision: 'deny',
+      status: 405,
+      code: 'method_not_allowed',
+      steps: [{ step: 'request', ok: false, code: 'method_not_allowed', detail: expect.any(String) }],
+    });
+    const host = await explain({ tenantId: 'open', method: 'GET', path: '/a', headers: { Host: 'evil.example/x' } });
+    expect(host.json.steps).toEqual([{ step: 'request', ok: false, code: 'bad_request', detail: expect.any(String) }]);
+  });
+
+  it('names the route step for the path rules that need the tenant (SPEC §18)', async () => {
+    const said = await explain({ tenantId: 'nested', method: 'GET', path: '/foo/BAR' });
+    expect(said.json).toMatchObject({ decision: 'deny', status: 400, code: 'bad_path' });
+    expect(said.json.steps.map((s: { step: string; ok: boolean }) => [s.step, s.ok])).toEqual([
+      ['path', true],
+      ['api_key', true],
+      ['route', false],
+    ]);
+    expect(said.json.steps[2].detail).toContain('/foo/bar');
+  });
+
   it('takes a tenant id instead of a key, and says no key was checked', async () => {
     const said = await explain({ tenantId: 'open', method: 'GET', path: '/a' });
     expect(said.json).toMatchObject({ decision: 'allow', status: 200, code: null });

@@ -156,6 +156,8 @@ describe('path parameters (SPEC §18): ";" raw or %3B', () => {
     const { reply, received } = await through(gw, 'GET', path);
     expectProblem(reply, 400, 'bad_path');
     expect(received).toBeNull();
+    // Refused once the tenant is known: the answer carries its rate-limit level.
+    expect(reply.headers['ratelimit-limit']).toBe('100');
   });
 
   it.each(['/foo/bar;', '/foo/bar;jsessionid=x.css', '/foo/bar%3Bx/1'])(
