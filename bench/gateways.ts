@@ -12,13 +12,25 @@ import { freePort, sleep, type BenchChild, type ChildRegistry } from './processe
  * tenant in a TENANTS_FILE:
  *   A  embedded memory store; API key + route (+ the rate limit every tenant has, set never to deny)
  *   B  a real redis-server; API key + route + rate limit (one bucket script per request)
- *   C  as B, plus an RS256 JWT on every request, verified against a local JWKS server
+ *   C  as B, plus an RS256 JWT on every request, verified against a local JWKS server; the same
+ *      token every time, so after the first request it is answered by the verified-token cache
+ *   C-cold  as C, but every request carries another token: a pool of COLD_TOKENS tokens cycled
+ *      through a cache of COLD_CACHE_SIZE entries, so every request misses and is verified in full
  */
 
 export const DESCRIPTIONS: Record<GatewayName, string> = {
   A: 'memory store, API key + route',
   B: 'Redis, API key + route + rate limit',
-  C: 'Redis, API key + route + rate limit + JWT (RS256)',
+  C: 'Redis, API key + route + rate limit + JWT (RS256), the same token on every request (verified-token cache)',
+  'C-cold': 'as C, a new token on every request (every verification in full)',
+};
+
+/** C-cold's token pool and cache size: cycling more tokens than the LRU holds makes every request a miss. */
+export const COLD_TOKENS = 2_000;
+export const COLD_CACHE_SIZE = 1_000;
+/** The environment each configuration adds to the common one. */
+export const GATEWAY_ENV: Partial<Record<GatewayName, Record<string, string>>> = {
+  'C-cold': { JWT_CACHE_SIZE: String(COLD_CACHE_SIZE) },
 };
 
 export const REPO_ROOT = join(__dirname, '..');
@@ -32,7 +44,7 @@ const GATEWAY_VARIABLES = [
   'PORT', 'HOST', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS',
   'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES', 'LOG_LEVEL', 'ADMIN_TOKEN', 'CORS_ORIGINS',
   'TENANT_CACHE_TTL_MS', 'TENANTS_FILE', 'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE',
-  'JWT_CLOCK_TOLERANCE_S', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS',
+  'JWT_CLOCK_TOLERANCE_S', 'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS',
 ];
 
 /** Far above anything a run can reach (the validator's maximum), refilled within a second. */
@@ -46,23 +58,25 @@ const AUDIENCE = 'gateway-bench';
 export interface Identity {
   jwksFile: string;
   token: string;
+  /** COLD_TOKENS more tokens, each for another subject (C-cold). */
+  coldTokens: string[];
 }
 
-/** An RS256 key pair made with jose: the public half in a JWK Set file, and one token valid for 2 hours. */
-export async function makeIdentity(dir: string): Promise<Identity> {
+/** An RS256 key pair made with jose: the public half in a JWK Set file, and tokens valid for 2 hours. */
+export async function makeIdentity(dir: string, coldTokens: number): Promise<Identity> {
   const kid = `bench-${randomBytes(4).toString('hex')}`;
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   const jwksFile = join(dir, 'jwks.json');
   writeFileSync(jwksFile, JSON.stringify({ keys: [jwk] }));
-  const token = await new SignJWT({ sub: 'bench-user' })
-    .setProtectedHeader({ alg: 'RS256', kid })
-    .setIssuer(ISSUER)
-    .setAudience(AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime('2h')
-    .sign(privateKey);
-  return { jwksFile, token };
+  const sign = (sub: string) =>
+    new SignJWT({ sub }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('2h').sign(privateKey);
+  const token = await sign('bench-user');
+  const cold: string[] = [];
+  for (let i = 0; i < coldTokens; i += 100) {
+    cold.push(...(await Promise.all(Array.from({ length: Math.min(100, coldTokens - i) }, (_, j) => sign(`bench-user-${i + j}`)))));
+  }
+  return { jwksFile, token, coldTokens: cold };
 }
 
 export interface GatewayTenant {
@@ -70,13 +84,15 @@ export interface GatewayTenant {
   apiKey: string;
   /** Headers every benchmark request to this gateway carries. */
   headers: Record<string, string>;
+  /** Bearer tokens to rotate through, one per request (C-cold); the headers then hold the first. */
+  tokens?: string[];
 }
 
 /** Writes the TENANTS_FILE of configuration `name` and returns how to call its tenant. */
 export function writeTenantsFile(dir: string, name: GatewayName, upstreamPort: number, jwksPort: number | null, identity: Identity | null): { file: string; tenant: GatewayTenant } {
   const tenantId = `bench-${name.toLowerCase()}`;
   const apiKey = `bench-key-${name.toLowerCase()}-${randomBytes(16).toString('hex')}`;
-  const jwt = name === 'C';
+  const jwt = name === 'C' || name === 'C-cold';
   const routes: Record<string, unknown>[] = [
     { path: '/small', methods: ['GET'], ...(jwt && { auth: { jwt: true } }) },
     { path: '/large', methods: ['GET'], ...(jwt && { auth: { jwt: true } }) },
@@ -100,8 +116,10 @@ export function writeTenantsFile(dir: string, name: GatewayName, upstreamPort: n
   const file = join(dir, `tenants-${name}.json`);
   writeFileSync(file, JSON.stringify({ tenants: [tenant] }, null, 2));
   const headers: Record<string, string> = { 'x-api-key': apiKey };
-  if (jwt) headers.authorization = `Bearer ${identity!.token}`;
-  return { file, tenant: { tenantId, apiKey, headers } };
+  if (name === 'C') headers.authorization = `Bearer ${identity!.token}`;
+  if (name !== 'C-cold') return { file, tenant: { tenantId, apiKey, headers } };
+  headers.authorization = `Bearer ${identity!.coldTokens[0]}`;
+  return { file, tenant: { tenantId, apiKey, headers, tokens: identity!.coldTokens } };
 }
 
 export interface RunningGateway {
@@ -117,6 +135,8 @@ export interface GatewayStart {
   cwd: string;
   cpu: number | null;
   profileDir: string | null;
+  /** Variables of this configuration only (GATEWAY_ENV). */
+  env?: Record<string, string>;
 }
 
 /** Starts `node dist/main.js` with a clean environment and waits (bounded) until /readyz answers 200. */
@@ -131,6 +151,7 @@ export async function startGateway(registry: ChildRegistry, start: GatewayStart)
     TENANTS_FILE: start.tenantsFile,
     TENANT_CACHE_TTL_MS: String(TENANT_CACHE_TTL_MS),
     ...(start.redisUrl !== null && { REDIS_URL: start.redisUrl }),
+    ...start.env,
   });
   const nodeArgs = start.profileDir === null ? [] : ['--cpu-prof', '--cpu-prof-dir', start.profileDir, '--cpu-prof-name', `gateway-${start.label}-${Date.now()}.cpuprofile`];
   // cwd is the benchmark's scratch folder, so a developer's .env in the checkout does not leak in.

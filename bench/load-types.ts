@@ -5,6 +5,8 @@ export interface LoadSpec {
   connections: number;
   durationS: number;
   headers: Record<string, string>;
+  /** When set, request i carries `Authorization: Bearer <tokens[i mod n]>` (a new token per request). */
+  tokens?: string[];
 }
 
 export interface LoadResult {

@@ -16,11 +16,29 @@ function reply(message: WorkerReply): void {
   process.send?.(message);
 }
 
+/** Shared by every connection of one run, so no two requests in a row carry the same token. */
+function rotatingTokens(tokens: string[]): (request: autocannon.Request) => autocannon.Request {
+  let next = 0;
+  return (request) => {
+    const token = tokens[next++ % tokens.length];
+    return { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
+  };
+}
+
 function run(spec: LoadSpec): Promise<LoadResult> {
   const latencyUs = createHistogram({ lowest: 1, highest: 120_000_000, figures: 3 });
   return new Promise((resolve, reject) => {
     const instance = autocannon(
-      { url: spec.url, connections: spec.connections, duration: spec.durationS, headers: spec.headers, pipelining: 1, timeout: 10, sampleInt: SAMPLE_MS },
+      {
+        url: spec.url,
+        connections: spec.connections,
+        duration: spec.durationS,
+        headers: spec.headers,
+        pipelining: 1,
+        timeout: 10,
+        sampleInt: SAMPLE_MS,
+        ...(spec.tokens !== undefined && { requests: [{ setupRequest: rotatingTokens(spec.tokens) }] }),
+      },
       (err: unknown, result: autocannon.Result) => {
         if (err) return reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
         const statusCounts: Record<string, number> = {};

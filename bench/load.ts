@@ -67,6 +67,7 @@ class WrkGenerator implements LoadGenerator {
   ) {}
 
   async run(spec: LoadSpec): Promise<LoadResult> {
+    if (spec.tokens !== undefined) throw new Error('a new token per request (C-cold) needs autocannon: set BENCH_LOADGEN=autocannon or leave C-cold out of BENCH_ONLY');
     const script = join(__dirname, '..', 'bench', 'wrk-report.lua');
     const headers = Object.entries(spec.headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
     const seconds = Math.max(1, Math.ceil(spec.durationS));

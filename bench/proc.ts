@@ -27,6 +27,12 @@ export function cpuMicros(ticks: number): number {
   return (ticks * 1e6) / clockTicks();
 }
 
+/** Write-like syscalls (write, writev, sendmsg, …) the process has made: `syscw` of /proc/<pid>/io. */
+export function writeSyscalls(pid: number): number {
+  const match = /^syscw:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  return match ? Number(match[1]) : NaN;
+}
+
 /** Resident set size now, in bytes. */
 export function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

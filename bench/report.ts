@@ -4,6 +4,7 @@ import { DESCRIPTIONS } from './gateways';
 import type { MemoryResult } from './memory';
 import type { GatewayName } from './options';
 import type { RedisCost } from './redis-cost';
+import { changeTable, type PreviousReport } from './compare';
 import type { RunRecord, SummaryRow } from './stats';
 
 export interface ReportMeta {
@@ -66,16 +67,18 @@ function failureBanner(failures: string[]): string[] {
   ];
 }
 
+const added = (config: string, ms: number): string => (config === 'baseline' ? '—' : `${ms >= 0 ? '+' : ''}${f(ms, 2)}`);
+
 function throughputTable(rows: SummaryRow[]): string[] {
   const lines = [
-    '| scenario | config | req/s | p50 ms | p99 ms | × baseline | CPU µs/req | CPU % | peak RSS MiB | non-2xx / errors | target |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| scenario | config | req/s | p50 ms | p99 ms | +p50 ms | +p99 ms | × baseline | CPU µs/req | CPU % | writes/req | peak RSS MiB | non-2xx / errors | target |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of rows) {
     const bad = r.non2xx + r.errors > 0;
     const target = bad ? '**INVALID**' : r.target === null ? '—' : `${r.target.text}: ${verdict(r.target.pass)}`;
     lines.push(
-      `| ${r.scenario} | ${r.config} | ${f(r.reqPerSec)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${f(r.ratio, 2)} | ${f(r.cpuUsPerRequest)} | ${f(r.cpuPercent)} | ${f(r.peakRssBytes / MIB, 1)} | ${bad ? `**${r.non2xx} / ${r.errors}**` : '0 / 0'} | ${target} |`,
+      `| ${r.scenario} | ${r.config} | ${f(r.reqPerSec)} | ${f(r.p50Ms, 2)} | ${f(r.p99Ms, 2)} | ${added(r.config, r.addedP50Ms)} | ${added(r.config, r.addedP99Ms)} | ${f(r.ratio, 2)} | ${f(r.cpuUsPerRequest)} | ${f(r.cpuPercent)} | ${f(r.writeSyscallsPerRequest, 2)} | ${f(r.peakRssBytes / MIB, 1)} | ${bad ? `**${r.non2xx} / ${r.errors}**` : '0 / 0'} | ${target} |`,
     );
   }
   return lines;
@@ -120,6 +123,8 @@ function legend(meta: ReportMeta): string[] {
     '- **baseline**: a bare `http.createServer` + `http-proxy` with the same keep-alive agent settings, nothing else.',
     ...meta.gateways.map((g) => `- **${g}**: ${DESCRIPTIONS[g]}; logs (info) and metrics on, as in production.`),
     '- **req/s, p50, p99, CPU**: medians over the measured rounds. **× baseline**: median over rounds of req/s ÷ the baseline\'s req/s in the same round.',
+    '- **+p50, +p99**: the latency the gateway adds: its p50 / p99 minus the baseline\'s in the same scenario.',
+    '- **writes/req**: write-like syscalls of the proxy process (`syscw` in /proc/<pid>/io: client and upstream sockets, Redis, logs) ÷ responses.',
     '- **CPU µs/req**: utime+stime of the proxy process over the run ÷ 2xx responses (as req/s). **CPU %**: of one core; near 100 means the proxy was the bottleneck, well below it means the load generator was.',
     '- **peak RSS**: highest VmRSS sampled every 100 ms during the measured rounds.',
     '- **Memory**: growth = peak VmRSS during the test (sampled every 50 ms) minus VmRSS just before it; "1 s after" shows how much of it the process still holds.',
@@ -128,8 +133,9 @@ function legend(meta: ReportMeta): string[] {
   ];
 }
 
-export function renderMarkdown(report: Report): string {
+export function renderMarkdown(report: Report, previous: PreviousReport | null = null): string {
   const lines = [...header(report.meta), ...failureBanner(report.failures), '## Throughput and latency', '', ...throughputTable(report.summary), ''];
+  lines.push(...changeTable(report.summary, previous));
   if (report.memory) lines.push(...memoryTable(report.memory, report.meta.memoryGateway));
   if (report.redisCost) lines.push(...redisTable(report.redisCost));
   lines.push(...legend(report.meta));

@@ -5,7 +5,7 @@
  * Knobs (environment):
  *   BENCH_QUICK=1           short runs (1 s × 1 round, 0.5 s warm-up) and smaller memory tests
  *                           (256 MiB transfers, 5,000 unknown keys): about a minute in all
- *   BENCH_ONLY=A,B          gateway configurations to run (A, B, C); the baseline always runs
+ *   BENCH_ONLY=A,B          gateway configurations to run (A, B, C, C-cold); the baseline always runs
  *   BENCH_SCENARIOS=50x100  comma list of <connections>x<100|16k> (default 50x100,50x16k,10x100,10x16k)
  *   BENCH_DURATION_S=4      seconds per measured run (default 4; quick 1)
  *   BENCH_ROUNDS=3          measured rounds per configuration and scenario (default 3; quick 1)
@@ -23,11 +23,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkProxies, DESCRIPTIONS, makeIdentity, REPO_ROOT, startGateway, startRedisServer, writeTenantsFile, type Identity, type RunningGateway } from './gateways';
+import { checkProxies, COLD_TOKENS, DESCRIPTIONS, GATEWAY_ENV, makeIdentity, REPO_ROOT, startGateway, startRedisServer, writeTenantsFile, type Identity, type RunningGateway } from './gateways';
+import { previousReport } from './compare';
 import { createLoadGenerator, type LoadGenerator } from './load';
 import { runMemoryTests, type MemoryResult } from './memory';
 import { BODY_BYTES, BODY_PATH, OptionsError, readOptions, type BenchOptions, type ConfigName, type Scenario } from './options';
-import { clockTicks, cpuMicros, cpuModel, cpuTicks, RssSampler } from './proc';
+import { clockTicks, cpuMicros, cpuModel, cpuTicks, RssSampler, writeSyscalls } from './proc';
 import { ChildRegistry, detectPinning, sleep, startServerScript, type Pinning } from './processes';
 import { analyseRedisCost, RedisCostProbe, requestsCounted } from './redis-cost';
 import { renderMarkdown, writeReport, type Report } from './report';
@@ -44,6 +45,8 @@ interface Target {
   /** Base URL plus the prefix the proxy expects before the upstream path ('' or '/api'). */
   base: string;
   headers: Record<string, string>;
+  /** A new bearer token per request, cycled (C-cold). */
+  tokens?: string[];
 }
 
 interface Context {
@@ -67,11 +70,13 @@ function gitCommit(): string {
 }
 
 async function measure(load: LoadGenerator, target: Target, scenario: Scenario, round: number, durationS: number): Promise<RunRecord> {
-  const spec = { url: `${target.base}${BODY_PATH[scenario.body]}`, connections: scenario.connections, durationS, headers: target.headers };
+  const spec = { url: `${target.base}${BODY_PATH[scenario.body]}`, connections: scenario.connections, durationS, headers: target.headers, tokens: target.tokens };
   const sampler = new RssSampler(target.pid).start();
   const before = cpuTicks(target.pid);
+  const writesBefore = writeSyscalls(target.pid);
   const result = await load.run(spec);
   const cpuUs = cpuMicros(cpuTicks(target.pid) - before);
+  const writes = writeSyscalls(target.pid) - writesBefore;
   const { peakBytes } = sampler.stop();
   // Let the generator's connections close before the next run starts.
   await sleep(150);
@@ -84,6 +89,8 @@ async function measure(load: LoadGenerator, target: Target, scenario: Scenario, 
     // Per 2xx response, the denominator of req/s too.
     cpuUsPerRequest: result.ok === 0 ? NaN : cpuUs / result.ok,
     cpuPercent: (cpuUs / 1e6 / result.durationS) * 100,
+    // Every write-like syscall of the proxy process (client and upstream sockets, Redis, logs).
+    writeSyscallsPerRequest: result.responses === 0 ? NaN : writes / result.responses,
     peakRssBytes: peakBytes,
   };
 }
@@ -114,8 +121,10 @@ async function startProxies(ctx: Context, upstreamPort: number): Promise<{ targe
   if (redis) progress(`redis-server on port ${redis.port}`);
   let identity: Identity | null = null;
   let jwksPort: number | null = null;
-  if (options.gateways.includes('C')) {
-    identity = await makeIdentity(ctx.scratch);
+  if (options.gateways.includes('C') || options.gateways.includes('C-cold')) {
+    const cold = options.gateways.includes('C-cold') ? COLD_TOKENS : 0;
+    if (cold > 0) progress(`signing ${cold.toLocaleString('en-US')} tokens for C-cold`);
+    identity = await makeIdentity(ctx.scratch, cold);
     jwksPort = (await startServerScript(registry, 'JWKS server', 'jwks-server', [identity.jwksFile], pinning.loadCpu)).port;
   }
   const gateways: RunningGateway[] = [];
@@ -129,11 +138,12 @@ async function startProxies(ctx: Context, upstreamPort: number): Promise<{ targe
       cwd: ctx.scratch,
       cpu: pinning.proxyCpu,
       profileDir: ctx.profileDir,
+      env: GATEWAY_ENV[name],
     });
     progress(`gateway ${name} (${DESCRIPTIONS[name]}) ready at ${gateway.url}, pid ${gateway.child.pid}`);
     gateways.push(gateway);
     tenants.set(name, tenant.tenantId);
-    targets.push({ config: name, pid: gateway.child.pid, base: `${gateway.url}/api`, headers: tenant.headers });
+    targets.push({ config: name, pid: gateway.child.pid, base: `${gateway.url}/api`, headers: tenant.headers, tokens: tenant.tokens });
   }
   for (const target of targets) {
     for (const body of ['100', '16k'] as const) await checkProxies(`${target.base}${BODY_PATH[body]}`, target.headers, BODY_BYTES[body], target.config);
@@ -226,7 +236,8 @@ async function main(ctx: Context): Promise<number> {
     redisCost,
     failures,
   };
-  const markdown = renderMarkdown(report);
+  const previous = previousReport(ctx.resultsDir);
+  const markdown = renderMarkdown(report, previous);
   process.stdout.write(`${markdown}\n`);
   const files = writeReport(ctx.resultsDir, report, markdown);
   progress(`written ${files.md} and ${files.json}`);

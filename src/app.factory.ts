@@ -49,7 +49,9 @@ export async function createApp(
   app.set('trust proxy', trust);
   // What every request meets first, on both paths below.
   const common: NodeMiddleware[] = [requestContextMiddleware(logger, app.get(Lifecycle), new RequestMetrics(app.get(Metrics)), trust)];
-  if (config.corsOrigins !== null) common.push(corsMiddleware(config.corsOrigins));
+  if (config.corsOrigins !== null) {
+    common.push(corsMiddleware({ origins: config.corsOrigins, allowedHeaders: config.corsAllowedHeaders, maxAgeS: config.corsMaxAge }));
+  }
   for (const middleware of common) app.use(middleware);
   // The admin token is checked before a body is read: an unauthenticated request gets 401, never 400/413/415.
   const adminGuard = app.get(AdminGuard, { strict: false });

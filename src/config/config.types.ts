@@ -34,12 +34,18 @@ export interface GatewayConfig {
   adminToken: string | null;
   /** null = no CORS headers; '*' = any origin without credentials; list = exact origins. */
   corsOrigins: '*' | string[] | null;
+  /** Request headers a preflight allows beyond the built-in list; '*' = those the preflight asks for. */
+  corsAllowedHeaders: '*' | string[];
+  /** Access-Control-Max-Age of a preflight answer, in seconds. */
+  corsMaxAge: number;
   tenantCacheTtlMs: number;
   tenantsFile: string | null;
   upstreamTimeoutMs: number;
   maxBodyBytes: number;
   rateLimitFailureMode: 'open' | 'closed';
   jwtClockToleranceS: number;
+  /** Verified-token cache entries (SPEC §5 step 4); 0 turns the cache off. */
+  jwtCacheSize: number;
   jwksAllowHttp: boolean;
   /** Express "trust proxy" value: false, true, a hop count, or a comma list of addresses/subnets. */
   trustProxy: boolean | number | string;

@@ -77,6 +77,28 @@ function parseOrigin(entry: string): string | null {
   }
 }
 
+/** RFC 9110 §5.1 field name: a token (`X-Correlation-Id`, `traceparent`). */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * CORS_ALLOWED_HEADERS: `*` (reflect what a preflight asks for), or a comma list of header names,
+ * kept as written and without case-insensitive duplicates.
+ */
+export function corsHeaderNames(value: string): RuleResult<'*' | string[]> {
+  if (value.trim() === '*') return ok('*');
+  const entries = splitList(value);
+  if (entries.length === 0) return refused('must be "*" or a comma-separated list of header names');
+  const names: string[] = [];
+  const problems: string[] = [];
+  for (const entry of entries) {
+    if (entry === '*') problems.push('"*" reflects every requested header: use it alone, not in a list');
+    else if (entry.includes('*')) problems.push(`${quote(entry)}: patterns are not supported, list each header name`);
+    else if (!FIELD_NAME.test(entry)) problems.push(`${quote(entry)} is not a header name`);
+    else if (!names.some((n) => n.toLowerCase() === entry.toLowerCase())) names.push(entry);
+  }
+  return problems.length > 0 ? refused(...problems) : ok(names);
+}
+
 /** TRUST_PROXY, as Express "trust proxy" takes it: a boolean, a hop count, or a list of addresses and subnets. */
 export function trustProxy(value: string): RuleResult<boolean | number | string> {
   const trimmed = value.trim();

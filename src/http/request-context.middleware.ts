@@ -4,7 +4,7 @@ import { clientIp, type TrustProxy } from './forwarded';
 import { planeOf } from './plane';
 import type { Lifecycle } from '../lifecycle/lifecycle.service';
 import type { Logger } from '../observability/logger';
-import type { ContextRequest, RequestContext } from '../observability/request-context';
+import { contextOf, type ContextRequest, type RequestContext } from '../observability/request-context';
 import { requestIdFrom, traceIdFrom } from '../observability/request-id';
 import { endpointOf, type RequestMetrics } from '../observability/request-metrics';
 
@@ -33,6 +33,40 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
   // can carry a header or a secret, so they skip the logger's redaction, which otherwise runs every
   // field of every line through its wildcard paths (the largest part of a line's cost).
   const lines = logger.child({}, { redact: [] });
+
+  // One listener for every response, reading its request from `this`: no closure per request.
+  function onClose(this: ServerResponse): void {
+    const req = this.req;
+    const ctx = contextOf(req);
+    lifecycle.requestEnded();
+    const durationMs = performance.now() - ctx.startedAt;
+    const status = this.writableFinished ? this.statusCode : 499;
+    if (ctx.plane === 'data') metrics.dataEnded(ctx, status, durationMs);
+    else if (ctx.plane === 'control') metrics.controlEnded(endpointOf(req), status, durationMs);
+    const tenantId = ctx.tenantId ?? 'unknown';
+    const code = ctx.errorCode;
+    const q = ctx.target.indexOf('?');
+    const path = q === -1 ? ctx.target : ctx.target.slice(0, q);
+    const category = code === undefined ? null : ERROR_TABLE[code].category;
+    if (category !== null) {
+      lines.info({ category, requestId: ctx.requestId, tenantId, decision: 'deny', reason: code, method: req.method, path }, 'request denied');
+    }
+    const line: RequestLine = {
+      category: 'request',
+      requestId: ctx.requestId,
+      tenantId,
+      method: req.method,
+      path,
+      status,
+      durationMs: Math.round(durationMs * 100) / 100,
+      ip: clientIp(req, trust),
+    };
+    // Assigned, not spread: one object per request line, and absent fields stay absent.
+    if (ctx.traceId !== undefined) line.traceId = ctx.traceId;
+    if (code !== undefined) line.code = code;
+    lines.info(line, 'request');
+  }
+
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const rawUrl = req.url ?? '/';
     const ctx: RequestContext = {
@@ -46,38 +80,8 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
     res.setHeader('X-Request-Id', ctx.requestId);
     lifecycle.requestStarted();
     if (ctx.plane === 'data') metrics.dataStarted();
-    const q = rawUrl.indexOf('?');
-    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    res.once('close', () => {
-      lifecycle.requestEnded();
-      const durationMs = performance.now() - ctx.startedAt;
-      const status = res.writableFinished ? res.statusCode : 499;
-      if (ctx.plane === 'data') metrics.dataEnded(ctx, status, durationMs);
-      else if (ctx.plane === 'control') metrics.controlEnded(endpointOf(req), status, durationMs);
-      const tenantId = ctx.tenantId ?? 'unknown';
-      const code = ctx.errorCode;
-      const category = code === undefined ? null : ERROR_TABLE[code].category;
-      if (category !== null) {
-        lines.info(
-          { category, requestId: ctx.requestId, tenantId, decision: 'deny', reason: code, method: req.method, path },
-          'request denied',
-        );
-      }
-      const line: RequestLine = {
-        category: 'request',
-        requestId: ctx.requestId,
-        tenantId,
-        method: req.method,
-        path,
-        status,
-        durationMs: Math.round(durationMs * 100) / 100,
-        ip: clientIp(req, trust),
-      };
-      // Assigned, not spread: one object per request line, and absent fields stay absent.
-      if (ctx.traceId !== undefined) line.traceId = ctx.traceId;
-      if (code !== undefined) line.code = code;
-      lines.info(line, 'request');
-    });
+    // 'close' is emitted once per response: `on` spares the wrapper `once` builds.
+    res.on('close', onClose);
     next();
   };
 }

@@ -1045,7 +1045,9 @@ describe('§7 CORS', () => {
       expect(fromListed.status).toBe(200);
       expect(fromListed.headers['access-control-allow-origin']).toBe(listed);
       expect(fromListed.headers['access-control-allow-credentials']).toBe('true');
-      expect(fromListed.headers['access-control-expose-headers']).not.toMatch(/X-Upstream-Secret/);
+      // SPEC §19: what the upstream exposes is added to the gateway's own list, never in its place.
+      const exposed = String(fromListed.headers['access-control-expose-headers']).split(/\s*,\s*/);
+      expect(exposed).toEqual(expect.arrayContaining(['X-Request-Id', 'RateLimit-Remaining', 'Retry-After', 'X-Upstream-Secret']));
       expect(fromListed.headers.vary).toMatch(/\bAccept-Encoding\b/);
       expect(fromListed.headers.vary).toMatch(/\bOrigin\b/);
       // The upstream's "*" must not open the API to an origin the operator did not list.

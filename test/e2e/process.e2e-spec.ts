@@ -412,6 +412,27 @@ describe('the built gateway (node dist/main.js)', () => {
     expect(logs.some((l) => l.category === 'policy' && l.decision === 'deny' && l.reason === 'bad_path')).toBe(true);
   });
 
+  it('a graceful exit loses no buffered log line: every request answered before SIGTERM has its request line', async () => {
+    const child = await startListening({ ADMIN_TOKEN });
+    const key = await tenantWithKey(child, 'flush', upstream);
+    const total = 400;
+    let sent = 0;
+    // 20 clients in parallel, so log lines pile up in the asynchronous stdout buffer.
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (sent < total) {
+          const n = sent++;
+          // 200 or, past the default rate limit, 429: either way answered, and logged.
+          expect([200, 429]).toContain((await call(child.url, `/api/flush/${n}`, { headers: { 'x-api-key': key } })).status);
+        }
+      }),
+    );
+    // Signalled right after the last answer, while its lines may still be buffered.
+    expect((await stop(child, 10_000)).code).toBe(0);
+    const paths = new Set(child.logs().filter((l) => l.category === 'request' && typeof l.path === 'string' && l.path.startsWith('/api/flush/')).map((l) => l.path));
+    expect(paths.size).toBe(total);
+  });
+
   it('SIGTERM: readiness drops at once, the in-flight request completes, then exit 0', async () => {
     const graceMs = 5000;
     const child = await startListening({ ADMIN_TOKEN, SHUTDOWN_GRACE_MS: String(graceMs) });

@@ -14,6 +14,10 @@ export class RecordingResponse {
     return this;
   }
 
+  getHeader(name: string): number | string | readonly string[] | undefined {
+    return this.headers.get(name.toLowerCase());
+  }
+
   end(chunk?: string): this {
     this.body = chunk;
     this.ends++;

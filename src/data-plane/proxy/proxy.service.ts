@@ -5,6 +5,7 @@ import type { Counter, Histogram } from 'prom-client';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import { GatewayError, payloadTooLarge, upstreamTimeout, upstreamUnavailable } from '../../errors/gateway-error';
 import { sendProblem } from '../../errors/problem';
+import { exposeUpstreamHeaders } from '../../http/cors.middleware';
 import { clientHost, clientProtocol, TRUST_PROXY, type TrustProxy } from '../../http/forwarded';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
@@ -14,7 +15,7 @@ import { forwardRefusal } from '../../policy/forward-refusal';
 import { upstreamPrefix } from '../../policy/upstream-url';
 import { applyClientHeaderRules, applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
 import { UpstreamAgents } from './upstream-agents';
-import { apiContextOf, type ApiContext } from '../api-context';
+import type { ApiContext } from '../api-context';
 
 interface UpstreamTarget {
   protocol: string;
@@ -48,6 +49,8 @@ interface Exchange {
   errorCounted: boolean;
   /** The client went away first: what the upstream does afterwards is not its failure. */
   clientGone: boolean;
+  res: ServerResponse;
+  ctx: ApiContext;
 }
 
 /** http-proxy's `web(req, res, callback)` form (its types list only the one with options). */
@@ -56,6 +59,14 @@ type WebWithCallback = (req: IncomingMessage, res: ServerResponse, callback: (er
 /** Where a proxied request keeps its Exchange, for http-proxy's process-wide events to find. */
 const EXCHANGE = Symbol('exchange');
 type ProxiedRequest = IncomingMessage & { [EXCHANGE]?: Exchange };
+/** The upstream request and response carry their exchange too, for listeners shared by every request. */
+type WithExchange<T> = T & { [EXCHANGE]?: Exchange };
+
+/** 'timeout' of an upstream request: http-proxy then aborts it with a generic socket error. */
+function onUpstreamTimeout(this: WithExchange<ClientRequest>): void {
+  const exchange = this[EXCHANGE];
+  if (exchange !== undefined) exchange.timedOut = true;
+}
 
 /**
  * Streams an authorized request to the tenant's upstream with http-proxy: neither body is buffered,
@@ -80,7 +91,37 @@ export class ProxyService implements OnApplicationShutdown {
     exchange.upstreamReq = proxyReq;
     exchange.sentAt = performance.now();
     // http-proxy aborts a timed-out request with a generic socket error: remember why.
-    proxyReq.once('timeout', () => (exchange.timedOut = true));
+    (proxyReq as WithExchange<ClientRequest>)[EXCHANGE] = exchange;
+    proxyReq.on('timeout', onUpstreamTimeout);
+  };
+
+  /**
+   * http-proxy pipes the body but ignores an upstream that goes away before its end: the client
+   * would wait for the rest forever. Cut its connection too, the only way to tell it mid-response.
+   */
+  private upstreamClosed(proxyRes: WithExchange<IncomingMessage>): void {
+    const exchange = proxyRes[EXCHANGE]!;
+    if (proxyRes.complete || exchange.clientGone || exchange.failed) return;
+    this.countError(exchange);
+    const error = exchange.timedOut ? upstreamTimeout() : upstreamUnavailable();
+    this.fail(exchange.res, exchange.ctx, exchange, error, new Error('upstream response cut short'));
+  }
+
+  /** 'close' of every upstream response, one function for all: the response is `this`. */
+  private readonly onUpstreamClose: (this: IncomingMessage) => void = (() => {
+    const closed = (proxyRes: IncomingMessage) => this.upstreamClosed(proxyRes);
+    return function (this: IncomingMessage) {
+      closed(this);
+    };
+  })();
+
+  /** A client that goes away aborts its upstream request. */
+  private readonly onClientClose = function (this: ServerResponse): void {
+    if (this.writableFinished) return;
+    const exchange = (this.req as ProxiedRequest)[EXCHANGE];
+    if (exchange === undefined) return;
+    exchange.clientGone = true;
+    exchange.upstreamReq?.destroy();
   };
 
   private readonly onProxyRes = (proxyRes: IncomingMessage, req: ProxiedRequest, res: ServerResponse): void => {
@@ -89,16 +130,11 @@ export class ProxyService implements OnApplicationShutdown {
       // Time to the upstream's response headers; an upstream 5xx passes through and counts as its error.
       exchange.target.latency.observe(performance.now() - exchange.sentAt);
       if ((proxyRes.statusCode ?? 0) >= 500) this.countError(exchange);
-      // http-proxy pipes the body but ignores an upstream that goes away before its end: the client
-      // would wait for the rest forever. Cut its connection too, the only way to tell it mid-response.
-      proxyRes.once('close', () => {
-        if (proxyRes.complete || exchange.clientGone || exchange.failed) return;
-        this.countError(exchange);
-        const error = exchange.timedOut ? upstreamTimeout() : upstreamUnavailable();
-        this.fail(res, apiContextOf(req), exchange, error, new Error('upstream response cut short'));
-      });
+      (proxyRes as WithExchange<IncomingMessage>)[EXCHANGE] = exchange;
+      proxyRes.on('close', this.onUpstreamClose);
     }
     stripResponseHopByHop(proxyRes.headers);
+    if (this.config.corsOrigins !== null) exposeUpstreamHeaders(res, proxyRes.headers['access-control-expose-headers']);
     applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
   };
 
@@ -127,7 +163,7 @@ export class ProxyService implements OnApplicationShutdown {
     // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.
     req.url = forwardPath + (ctx.query ?? '');
 
-    const exchange: Exchange = { target, sentAt: performance.now(), timedOut: false, failed: false, errorCounted: false, clientGone: false };
+    const exchange: Exchange = { target, sentAt: performance.now(), timedOut: false, failed: false, errorCounted: false, clientGone: false, res, ctx };
     // A property, not a WeakMap: every request's entry in a long-lived WeakMap outlives two young
     // collections and is promoted (profiles: 1.7 MB promoted per scavenge, ten times the pause).
     req[EXCHANGE] = exchange;
@@ -141,12 +177,7 @@ export class ProxyService implements OnApplicationShutdown {
     if (!res.shouldKeepAlive) req.headers.connection = 'close';
     else if (clientConnection !== undefined) req.headers.connection = clientConnection;
 
-    // A client that goes away aborts its upstream request.
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      exchange.clientGone = true;
-      exchange.upstreamReq?.destroy();
-    });
+    res.on('close', this.onClientClose);
 
     // Without Content-Length only a chunked body can come (RFC 9112 §6.3: a request with neither
     // header has none), so a GET costs no counting listener.

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, loadDotEnv } from '../../../src/config/config.loader';
+import { ENV_VARIABLES } from '../../../src/config/env.schema';
 
 type Env = Record<string, string | undefined>;
 
@@ -30,12 +31,15 @@ describe('loadConfig', () => {
         logLevel: 'info',
         adminToken: null,
         corsOrigins: null,
+        corsAllowedHeaders: [],
+        corsMaxAge: 600,
         tenantCacheTtlMs: 5000,
         tenantsFile: null,
         upstreamTimeoutMs: 30000,
         maxBodyBytes: 10485760,
         rateLimitFailureMode: 'open',
         jwtClockToleranceS: 5,
+        jwtCacheSize: 10000,
         jwksAllowHttp: false,
         trustProxy: false,
         allowUnderscoreHeaders: false,
@@ -48,8 +52,9 @@ describe('loadConfig', () => {
       for (const name of [
         'PORT', 'HOST', 'LOG_LEVEL', 'ADMIN_TOKEN', 'CORS_ORIGINS', 'TENANT_CACHE_TTL_MS', 'TENANTS_FILE',
         'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE', 'JWT_CLOCK_TOLERANCE_S',
-        'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
+        'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
         'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES',
+        'CORS_ALLOWED_HEADERS', 'CORS_MAX_AGE',
         'ALLOW_UNDERSCORE_HEADERS',
       ]) {
         empty[name] = '';
@@ -203,11 +208,49 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('CORS_ALLOWED_HEADERS', () => {
+    it('is an empty list when unset, and "*" for reflection', () => {
+      expect(loadConfig({}).corsAllowedHeaders).toEqual([]);
+      expect(loadConfig({ CORS_ALLOWED_HEADERS: ' * ' }).corsAllowedHeaders).toBe('*');
+    });
+
+    it('parses a trimmed comma list of header names, as written, without case-insensitive repeats', () => {
+      expect(loadConfig({ CORS_ALLOWED_HEADERS: ' X-Correlation-Id ,x-app-trace,X-CORRELATION-ID,' }).corsAllowedHeaders).toEqual([
+        'X-Correlation-Id',
+        'x-app-trace',
+      ]);
+    });
+
+    it.each([',', 'X-Good, bad name', 'X-Good,*', 'X-*', 'X-App:1', '"X-Quoted"'])('rejects %j naming CORS_ALLOWED_HEADERS', (value) => {
+      expect(problemVariables({ CORS_ALLOWED_HEADERS: value })).toEqual(['CORS_ALLOWED_HEADERS']);
+    });
+
+    it('reports each bad name', () => {
+      const err = configError({ CORS_ALLOWED_HEADERS: 'X-Ok,bad one,X-*' });
+      expect(err.problems).toHaveLength(2);
+      expect(err.message).toContain('"bad one"');
+      expect(err.message).toContain('"X-*"');
+    });
+  });
+
+  describe('CORS_MAX_AGE', () => {
+    it('is 600 seconds by default, and takes 0 to 86400', () => {
+      expect(loadConfig({}).corsMaxAge).toBe(600);
+      expect(loadConfig({ CORS_MAX_AGE: '0' }).corsMaxAge).toBe(0);
+      expect(loadConfig({ CORS_MAX_AGE: '86400' }).corsMaxAge).toBe(86400);
+    });
+
+    it.each(['-1', '86401', '10m', '1.5', '600000'])('rejects %j naming CORS_MAX_AGE', (value) => {
+      expect(problemVariables({ CORS_MAX_AGE: value })).toEqual(['CORS_MAX_AGE']);
+    });
+  });
+
   describe.each([
     ['TENANT_CACHE_TTL_MS', 'tenantCacheTtlMs', 0],
     ['UPSTREAM_TIMEOUT_MS', 'upstreamTimeoutMs', 1],
     ['MAX_BODY_BYTES', 'maxBodyBytes', 0],
     ['JWT_CLOCK_TOLERANCE_S', 'jwtClockToleranceS', 0],
+    ['JWT_CACHE_SIZE', 'jwtCacheSize', 0],
     ['SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 0],
   ] as const)('%s', (variable, key, min) => {
     it(`accepts ${min} and larger integers`, () => {
@@ -532,21 +575,13 @@ describe('.env.example', () => {
   const entries = [...example.matchAll(/^# ([A-Z_]+)=(.*)$/gm)].map((m) => [m[1], m[2]] as const);
 
   it('documents every variable, each line a valid value', () => {
-    expect(entries.map(([name]) => name).sort()).toEqual(
-      [
-        'ADMIN_TOKEN', 'CORS_ORIGINS', 'HOST', 'JWKS_ALLOW_HTTP', 'JWT_CLOCK_TOLERANCE_S', 'LOG_LEVEL',
-        'MAX_BODY_BYTES', 'PORT', 'RATE_LIMIT_FAILURE_MODE', 'REDIS_CLUSTER_NODES', 'REDIS_DB', 'REDIS_HOST',
-        'REDIS_PASSWORD', 'REDIS_PORT', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_URL',
-        'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
-        'ALLOW_UNDERSCORE_HEADERS',
-      ].sort(),
-    );
+    expect(entries.map(([name]) => name).sort()).toEqual(Object.keys(ENV_VARIABLES).sort());
     for (const [name, value] of entries) expect(() => loadConfig({ [name]: value })).not.toThrow();
   });
 
   it('shows the real defaults for every variable that has one', () => {
     // These lines show an example value instead: they have no default.
-    const examplesOnly = ['CORS_ORIGINS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'];
+    const examplesOnly = ['CORS_ORIGINS', 'CORS_ALLOWED_HEADERS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'];
     const shown = Object.fromEntries(entries.filter(([name]) => !examplesOnly.includes(name)));
     expect(loadConfig(shown)).toEqual(loadConfig({}));
   });

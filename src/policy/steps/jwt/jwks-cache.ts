@@ -1,5 +1,6 @@
 import { createLocalJWKSet, errors, type CryptoKey, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
 import { LruCache } from '../../../tenants/lru-cache';
+import { setThumbprints } from './jwk-thumbprint';
 
 /** The key function `jwtVerify` calls with a token's protected header. */
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>;
@@ -69,6 +70,15 @@ export class JwksCache {
     }
     return set.getKey;
   }
+
+  /**
+   * The thumbprints of the keys `jwksUri` publishes now, or undefined when nothing is cached for it.
+   * Like a key lookup, a use of a set older than its maximum age starts a background refetch, so
+   * tokens answered from the verified-token cache still see a key the IdP has dropped.
+   */
+  currentThumbprints(jwksUri: string): ReadonlySet<string> | undefined {
+    return this.sets.get(jwksUri, this.options.now())?.value.currentThumbprints();
+  }
 }
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>;
@@ -76,6 +86,7 @@ type LocalSet = ReturnType<typeof createLocalJWKSet>;
 /** One URI's key set: the last good set, and when it was fetched and last attempted. */
 class RemoteJwkSet {
   private local: LocalSet | undefined;
+  private thumbprints: ReadonlySet<string> | undefined;
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private attemptedAt = Number.NEGATIVE_INFINITY;
   private lastFailure = 'not fetched yet';
@@ -93,10 +104,7 @@ class RemoteJwkSet {
 
   readonly getKey: KeyResolver = async (header, token) => {
     const local = this.local ?? (await this.firstSet());
-    if (this.pending === undefined && this.elapsed(this.fetchedAt) >= this.options.maxAgeMs && this.cooledDown()) {
-      // Stale-while-revalidate: this request uses the cached keys; a failure is reported by the listener.
-      this.refresh().catch(() => undefined);
-    }
+    this.refreshIfStale();
     try {
       return await local(header, token);
     } catch (err) {
@@ -109,6 +117,18 @@ class RemoteJwkSet {
       return this.local!(header, token);
     }
   };
+
+  currentThumbprints(): ReadonlySet<string> | undefined {
+    if (this.local !== undefined) this.refreshIfStale();
+    return this.thumbprints;
+  }
+
+  /** Stale-while-revalidate: the caller uses the cached keys; a failure is reported by the listener. */
+  private refreshIfStale(): void {
+    if (this.pending === undefined && this.elapsed(this.fetchedAt) >= this.options.maxAgeMs && this.cooledDown()) {
+      this.refresh().catch(() => undefined);
+    }
+  }
 
   private async firstSet(): Promise<LocalSet> {
     if (this.pending === undefined && this.elapsed(this.attemptedAt) < this.options.retryMs) {
@@ -147,6 +167,7 @@ class RemoteJwkSet {
         throw new Error('the response is not a JWK Set');
       }
       this.local = local;
+      this.thumbprints = setThumbprints(json as JSONWebKeySet);
       this.fetchedAt = this.options.now();
       this.listener('jwks_fetched', { jwksUri: this.logUri, keys: local.jwks().keys.length });
     } catch (err) {

@@ -13,13 +13,20 @@ export class JwtStep implements PolicyStep {
 
   constructor(@Inject(JwtVerifier) private readonly verifier: JwtVerifier) {}
 
-  /** Synchronous when the route needs no token: the pipeline then does not wait on this step. */
+  /**
+   * Synchronous when the route needs no token or the token is answered from the verified-token
+   * cache: the pipeline then does not wait on this step.
+   */
   run(decision: Decision): void | Promise<void> {
     if (!decision.jwt!.required) return;
     const authorization = decision.headers.authorization;
-    return this.verifier.verify(decision.tenant!, typeof authorization === 'string' ? authorization : undefined).then(({ subject }) => {
-      decision.authSubject = subject;
-    });
+    const verified = this.verifier.check(decision.tenant!, typeof authorization === 'string' ? authorization : undefined);
+    if (verified instanceof Promise) {
+      return verified.then(({ subject }) => {
+        decision.authSubject = subject;
+      });
+    }
+    decision.authSubject = verified.subject;
   }
 
   shows(decision: Decision): Record<string, unknown> {
