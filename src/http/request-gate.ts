@@ -1,7 +1,7 @@
 import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { badPath, badRequest } from '../errors/gateway-error';
+import { badPath, badRequest, type GatewayError } from '../errors/gateway-error';
 import { rawProblemResponse, sendProblem } from '../errors/problem';
 import { contextOf } from '../observability/request-context';
 import { requestIdFrom } from '../observability/request-id';
@@ -13,7 +13,8 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 /**
  * SPEC §18 at the edge of the server, ahead of Express and the data plane, for every request-target
  * (Express never runs middleware for `CONNECT host:443` or `TRACE *`):
- * - `CONNECT`, `TRACE`, two Host fields or a malformed Host are answered with their problem JSON,
+ * - `CONNECT`, `TRACE`, two Host fields, a malformed Host or an HTTP/1.1 request without one are
+ *   answered with their problem JSON,
  *   after `context` (the request-context middleware) so they are logged and counted, and the
  *   connection is closed after the answer.
  * - A request carrying `Upgrade` is answered like any other, and its connection closed after it: the
@@ -29,9 +30,11 @@ export function installRequestGate(server: Server, context: Middleware): void {
   const app = listeners[0] as Listener;
   server.removeListener('request', app);
 
+  // Node answers an HTTP/1.1 request without Host with a bare 400; it is refused below as problem JSON.
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   const gated: Listener = (req, res) => {
     if (req.headers.upgrade !== undefined) res.shouldKeepAlive = false;
-    const refusal = requestRefusal(req.method ?? '', req.rawHeaders);
+    const refusal = requestRefusal(req.method ?? '', req.rawHeaders) ?? missingHost(req);
     if (refusal === null) return app(req, res);
     res.shouldKeepAlive = false;
     context(req, res, () => {
@@ -50,6 +53,12 @@ export function installRequestGate(server: Server, context: Middleware): void {
     res.once('finish', () => socket.end(() => socket.destroy()));
     gated(req, res);
   });
+}
+
+/** RFC 9112 §3.2: an HTTP/1.1 request must carry Host (HTTP/1.0 may leave it out). */
+function missingHost(req: IncomingMessage): GatewayError | null {
+  if (req.headers.host !== undefined || req.httpVersionMajor !== 1 || req.httpVersionMinor === 0) return null;
+  return badRequest('An HTTP/1.1 request must have a Host field (RFC 9112 §3.2).');
 }
 
 /** What Node itself answers to the parser errors that are not a malformed request (its own defaults). */

@@ -363,6 +363,13 @@ describe('Host (SPEC §18)', () => {
     }
   });
 
+  it('an HTTP/1.1 request without Host is 400 bad_request as problem JSON; HTTP/1.0 may leave it out', async () => {
+    const [missing] = responsesIn((await exchange(gw, `GET /api/foo HTTP/1.1\r\nX-API-Key: ${keys.reads}\r\n\r\n`)).text);
+    expectRawProblem(missing, 400, 'bad_request');
+    const old = await exchange(gw, `GET /api/foo HTTP/1.0\r\nX-API-Key: ${keys.reads}\r\n\r\n`);
+    expect(old.text.startsWith('HTTP/1.1 200 ')).toBe(true);
+  });
+
   it('a malformed Host is refused on the control plane too', async () => {
     const reply = await send(gw.url, 'GET', '/admin/health', { headers: { Host: 'a@evil.example', 'X-Admin-Token': ADMIN_TOKEN } });
     expectProblem(reply, 400, 'bad_request');
