@@ -18,8 +18,7 @@ export function requestRefusal(method: string, rawHeaders: readonly string[]): G
   if (method === 'CONNECT' || method === 'TRACE') return methodNotAllowed(`The ${method} method is not allowed.`, ALLOW);
   let host: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i];
-    if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
+    if (!isHost(rawHeaders[i])) continue;
     if (host !== undefined) return badRequest('The request has more than one Host field (RFC 9112 §3.2).');
     host = rawHeaders[i + 1];
   }
@@ -27,6 +26,17 @@ export function requestRefusal(method: string, rawHeaders: readonly string[]): G
     return badRequest('The Host field is not a valid host[:port] (RFC 9112 §3.2): no "/", "@", "\\", whitespace or bad port.');
   }
   return null;
+}
+
+/** `host` in any case, compared without allocating: every request's header names pass here. */
+function isHost(name: string): boolean {
+  return (
+    name.length === 4 &&
+    (name.charCodeAt(0) | 0x20) === 0x68 &&
+    (name.charCodeAt(1) | 0x20) === 0x6f &&
+    (name.charCodeAt(2) | 0x20) === 0x73 &&
+    (name.charCodeAt(3) | 0x20) === 0x74
+  );
 }
 
 /** An empty Host is allowed (RFC 9112 §3.2, a target without authority); anything else must parse. */

@@ -111,14 +111,16 @@ function isCompiled(routes: CompiledRoutes | readonly AllowedRoute[]): routes is
  */
 export function otherRouteByReading(routes: CompiledRoutes, path: string, matched: AllowedRoute): AllowedRoute | null {
   const { entries } = routes;
-  const own = entries.find((entry) => entry.allowed.route === matched);
-  if (own === undefined) return null;
-  let reading: string | undefined;
-  for (const entry of entries) {
-    if (entry.prefix.length < own.prefix.length) break;
-    if (entry === own) continue;
-    reading ??= readingOf(path);
-    if (coversPath(entry.reading, reading)) return entry.allowed.route;
+  let own = -1;
+  for (let i = 0; i < entries.length && own === -1; i++) if (entries[i].allowed.route === matched) own = i;
+  if (own === -1) return null;
+  const length = entries[own].prefix.length;
+  // Without escapes a normalized path is plain ASCII: compared folding A-Z, nothing is allocated.
+  const reading = path.includes('%') ? readingOf(path) : null;
+  for (let i = 0; i < entries.length && entries[i].prefix.length >= length; i++) {
+    if (i === own) continue;
+    const covers = reading === null ? coversIgnoringAsciiCase(entries[i].reading, path) : coversPath(entries[i].reading, reading);
+    if (covers) return entries[i].allowed.route;
   }
   return null;
 }
@@ -137,6 +139,17 @@ export function readingOf(path: string): string {
     decoded = path; // never for a normalized path: its escapes are valid UTF-8
   }
   return decoded.normalize('NFKC').toUpperCase().toLowerCase();
+}
+
+/** coversPath for a lower-case `prefix`, with A-Z in `path` read as a-z. */
+function coversIgnoringAsciiCase(prefix: string, path: string): boolean {
+  const n = prefix.length;
+  if (path.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = path.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== prefix.charCodeAt(i)) return false;
+  }
+  return path.length === n || path.charCodeAt(n) === 0x2f;
 }
 
 /** True when `path` equals `prefix` or continues it with `/`; the root prefix `''` covers all. */
