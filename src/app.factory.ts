@@ -15,6 +15,7 @@ import type { Logger } from './observability/logger';
 import { Metrics } from './observability/metrics';
 import { NestLogger } from './observability/nest-logger';
 import { requestContextMiddleware } from './http/request-context.middleware';
+import { installRequestGate } from './http/request-gate';
 import { RequestMetrics } from './observability/request-metrics';
 
 /** Never run with an empty or default admin token: without ADMIN_TOKEN, generate one and log it once. */
@@ -60,5 +61,6 @@ export async function createApp(
   app.use('/admin', jsonBodyMiddleware(ADMIN_BODY_LIMIT));
   await app.init();
   installDataPlaneDispatcher(app, common, logger);
+  installRequestGate(app.getHttpServer(), common[0]);
   return app;
 }

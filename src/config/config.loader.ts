@@ -97,6 +97,7 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     jwtCacheSize: v.JWT_CACHE_SIZE,
     jwksAllowHttp: v.JWKS_ALLOW_HTTP,
     trustProxy: v.TRUST_PROXY,
+    allowUnderscoreHeaders: v.ALLOW_UNDERSCORE_HEADERS,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
   };
 }

@@ -49,6 +49,8 @@ export interface GatewayConfig {
   jwksAllowHttp: boolean;
   /** Express "trust proxy" value: false, true, a hop count, or a comma list of addresses/subnets. */
   trustProxy: boolean | number | string;
+  /** ALLOW_UNDERSCORE_HEADERS: request header names with `_` are forwarded (SPEC §18). */
+  allowUnderscoreHeaders: boolean;
   shutdownGraceMs: number;
 }
 

@@ -58,6 +58,7 @@ export const ENV_VARIABLES = {
   JWT_CACHE_SIZE: variable(integer(0, 10_000_000), 10_000, 'verified-token cache entries; 0 turns the cache off'),
   JWKS_ALLOW_HTTP: variable(flag(), false, 'allow http: JWKS URIs on non-loopback hosts'),
   TRUST_PROXY: variable(text(trustProxy), false, 'Express "trust proxy": a boolean, a hop count, or addresses/CIDRs'),
+  ALLOW_UNDERSCORE_HEADERS: variable(flag(), false, 'forward request header names with "_" (never one that reads as a header the gateway sets or strips)'),
   SHUTDOWN_GRACE_MS: variable(integer(0, MAX_TIMER_MS), 25000, 'how long in-flight requests may run after SIGTERM'),
 };
 
@@ -74,7 +75,6 @@ export const PLANNED_VARIABLES: Readonly<Record<string, string>> = {
   ADMIN_PORT: 'control-plane port (SPEC §17)',
   ADMIN_HOST: 'control-plane address (SPEC §17)',
   METRICS_TOKEN: 'scrape-only token (SPEC §17)',
-  ALLOW_UNDERSCORE_HEADERS: 'forward header names with "_" (SPEC §18)',
 };
 
 export const KNOWN_VARIABLES: readonly string[] = [...Object.keys(ENV_VARIABLES), ...Object.keys(PLANNED_VARIABLES)];

@@ -23,8 +23,8 @@ interface Row {
 const ROWS = {
   // Data plane (SPEC §5.4, §13, §18).
   bad_path: { status: 400, category: 'policy', metric: null },
-  bad_request: { status: 400, category: null, metric: null },
-  method_not_allowed: { status: 405, category: null, metric: null },
+  bad_request: { status: 400, category: 'policy', metric: null },
+  method_not_allowed: { status: 405, category: 'policy', metric: null },
   missing_api_key: { status: 401, category: 'auth', metric: 'auth_failure' },
   invalid_api_key: { status: 401, category: 'auth', metric: 'auth_failure' },
   missing_jwt: { status: 401, category: 'auth', metric: 'auth_failure' },

@@ -28,6 +28,9 @@ export interface ValidationIssue {
 }
 
 export const badPath = (detail: string) => new GatewayError('bad_path', detail);
+export const badRequest = (detail: string) => new GatewayError('bad_request', detail);
+export const methodNotAllowed = (detail: string, allow: string) =>
+  new GatewayError('method_not_allowed', detail, undefined, { Allow: allow });
 export const missingApiKey = () => new GatewayError('missing_api_key', 'The X-API-Key header is required.');
 export const invalidApiKey = () => new GatewayError('invalid_api_key', 'The API key is not valid.');
 export const tenantDisabled = () => new GatewayError('tenant_disabled', 'The tenant is disabled.');

@@ -28,3 +28,20 @@ export function sendProblem(res: ServerResponse, error: GatewayError, requestId:
   if (error.status === 413) res.setHeader('Connection', 'close');
   res.end(body);
 }
+
+/**
+ * The whole HTTP/1.1 response of a problem, for a connection that has no response object (a request
+ * Node's parser could not read); the connection closes after it.
+ */
+export function rawProblemResponse(error: GatewayError, requestId: string): string {
+  const body = problemBody(error, requestId);
+  return (
+    `HTTP/1.1 ${error.status} ${ERROR_TABLE[error.code].title}\r\n` +
+    'Content-Type: application/problem+json\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    `X-Request-Id: ${requestId}\r\n` +
+    'Cache-Control: no-store\r\n' +
+    'Connection: close\r\n\r\n' +
+    body
+  );
+}

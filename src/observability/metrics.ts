@@ -44,6 +44,12 @@ export class Metrics {
     labelNames: ['tenantId'] as const,
     registers: [this.registry],
   });
+  readonly denials = new Counter({
+    name: 'gateway_denials_total',
+    help: 'Data-plane answers the gateway made itself, by tenant and SPEC code (bad_path, route_not_allowed, ...).',
+    labelNames: ['tenantId', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly upstreamErrors = new Counter({
     name: 'gateway_upstream_errors_total',
     help: 'Upstream 5xx responses and transport errors (refused, reset, timeout).',

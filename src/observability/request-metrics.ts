@@ -49,6 +49,7 @@ export class RequestMetrics {
     children.latency.observe(ms);
     const code = ctx.errorCode;
     if (code === undefined) return;
+    this.metrics.denials.labels(tenantId, code).inc();
     switch (ERROR_TABLE[code].metric) {
       case 'auth_failure':
         this.metrics.authFailures.labels(tenantId, code).inc();

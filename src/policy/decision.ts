@@ -22,6 +22,8 @@ export interface Decision {
   tenant?: Tenant;
   /** `tenant.id`, for logs and metrics that must not depend on the tenant model. */
   tenantId?: string;
+  /** The path routes are matched with: `path`, without `;` parameters when the tenant allows them (SPEC §18). */
+  routePath?: string;
   /** The allowed route that matched, set by the route step with the JWT requirement it implies. */
   route?: AllowedRoute;
   jwt?: JwtRequirement;

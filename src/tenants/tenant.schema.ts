@@ -167,6 +167,7 @@ function tenantShape(opts: TenantSchemaOptions) {
     rateLimit: rateLimitSchema.optional().meta({ default: DEFAULT_WINDOW }),
     idp: idpSchema(opts).optional(),
     maxBodyBytes: integer(0).optional(),
+    pathParameters: flag().optional(),
     disabled: flag().optional(),
   };
 }

@@ -91,6 +91,15 @@ beforeAll(async () => {
     rateLimit: roomy,
   });
   await createTenant('open', { allowedRoutes: [{ path: '/' }], rateLimit: roomy });
+  // SPEC §18: an open route beside a JWT-only one below it.
+  await createTenant('nested', {
+    allowedRoutes: [
+      { path: '/foo', auth: { jwt: false } },
+      { path: '/foo/bar', auth: { jwt: true } },
+    ],
+    idp,
+    rateLimit: roomy,
+  });
   await createTenant('off', { allowedRoutes: [{ path: '/' }], disabled: true });
   await createTenant('tight', { allowedRoutes: [{ path: '/' }], rateLimit: { windowSeconds: 3600, maxRequests: 2 } });
   await createTenant('small', { allowedRoutes: [{ path: '/' }], rateLimit: roomy, maxBodyBytes: 16 });
@@ -130,6 +139,14 @@ describe('explain agrees with the data plane', () => {
     ['bad_path: encoded slash', async () => ({ name: 'bad_path: encoded slash', key: 'acme', method: 'GET', path: '/v1/products%2F..%2Fusers', status: 400, code: 'bad_path' })],
     ['bad_path: climbing above the root', async () => ({ name: 'bad_path: climbing above the root', key: 'acme', method: 'GET', path: '/v1/../../etc/passwd', status: 400, code: 'bad_path' })],
     ['bad_path: a path http-proxy would rewrite', async () => ({ name: 'bad_path: a path http-proxy would rewrite', key: 'open', method: 'GET', path: '/redirect/http:/evil', status: 400, code: 'bad_path' })],
+    ['bad_path: a path parameter (SPEC §18)', async () => ({ name: 'bad_path: a path parameter (SPEC §18)', key: 'nested', method: 'GET', path: '/foo/bar;jsessionid=x.css', status: 400, code: 'bad_path' })],
+    ['bad_path: an escaped path parameter', async () => ({ name: 'bad_path: an escaped path parameter', key: 'nested', method: 'GET', path: '/foo/bar%3B', status: 400, code: 'bad_path' })],
+    ['bad_path: a look-alike slash', async () => ({ name: 'bad_path: a look-alike slash', key: 'nested', method: 'GET', path: '/foo/%ef%bc%8fbar', status: 400, code: 'bad_path' })],
+    ['bad_path: case reaches a longer route', async () => ({ name: 'bad_path: case reaches a longer route', key: 'nested', method: 'GET', path: '/foo/BAR', status: 400, code: 'bad_path' })],
+    ['allowed: no longer route by any reading', async () => ({ name: 'allowed: no longer route by any reading', key: 'nested', method: 'GET', path: '/foo/Other', status: 200, code: null })],
+    ['method_not_allowed: TRACE', async () => ({ name: 'method_not_allowed: TRACE', key: 'open', method: 'TRACE', path: '/x', status: 405, code: 'method_not_allowed' })],
+    ['bad_request: a Host with userinfo', async () => ({ name: 'bad_request: a Host with userinfo', key: 'open', method: 'GET', path: '/x', headers: { Host: 'a@evil.example' }, status: 400, code: 'bad_request' })],
+    ['bad_request: a Host with a path', async () => ({ name: 'bad_request: a Host with a path', key: 'open', method: 'GET', path: '/x', headers: { Host: 'evil.example/x' }, status: 400, code: 'bad_request' })],
     ['missing_api_key', async () => ({ name: 'missing_api_key', key: null, method: 'GET', path: '/v1/products', status: 401, code: 'missing_api_key' })],
     ['invalid_api_key', async () => ({ name: 'invalid_api_key', key: '=sgw_not-a-key-of-anyone-0123456789', method: 'GET', path: '/v1/products', status: 401, code: 'invalid_api_key' })],
     ['tenant_disabled', async () => ({ name: 'tenant_disabled', key: 'off', method: 'GET', path: '/x', status: 403, code: 'tenant_disabled' })],
@@ -234,6 +251,29 @@ describe('explain', () => {
     const after = await explain({ apiKey: keys.spare, method: 'GET', path: '/x' });
     expect(after.json).toMatchObject({ decision: 'deny', status: 429, code: 'rate_limited' });
     expect(after.json.steps.at(-1)).toMatchObject({ step: 'rate_limit', ok: false, limit: 1, remaining: 0, retryAfterSeconds: expect.any(Number) });
+  });
+
+  it('shows what is refused before any step as a request step (SPEC §18)', async () => {
+    const trace = await explain({ tenantId: 'open', method: 'TRACE', path: '/a' });
+    expect(trace.json).toEqual({
+      decision: 'deny',
+      status: 405,
+      code: 'method_not_allowed',
+      steps: [{ step: 'request', ok: false, code: 'method_not_allowed', detail: expect.any(String) }],
+    });
+    const host = await explain({ tenantId: 'open', method: 'GET', path: '/a', headers: { Host: 'evil.example/x' } });
+    expect(host.json.steps).toEqual([{ step: 'request', ok: false, code: 'bad_request', detail: expect.any(String) }]);
+  });
+
+  it('names the route step for the path rules that need the tenant (SPEC §18)', async () => {
+    const said = await explain({ tenantId: 'nested', method: 'GET', path: '/foo/BAR' });
+    expect(said.json).toMatchObject({ decision: 'deny', status: 400, code: 'bad_path' });
+    expect(said.json.steps.map((s: { step: string; ok: boolean }) => [s.step, s.ok])).toEqual([
+      ['path', true],
+      ['api_key', true],
+      ['route', false],
+    ]);
+    expect(said.json.steps[2].detail).toContain('/foo/bar');
   });
 
   it('takes a tenant id instead of a key, and says no key was checked', async () => {

@@ -85,6 +85,7 @@ describe('GET /metrics', () => {
       gateway_auth_failures_total: 'counter',
       gateway_route_denials_total: 'counter',
       gateway_rate_limited_total: 'counter',
+      gateway_denials_total: 'counter',
       gateway_upstream_errors_total: 'counter',
       gateway_internal_errors_total: 'counter',
       gateway_latency_ms: 'histogram',

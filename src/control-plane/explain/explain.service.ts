@@ -5,6 +5,7 @@ import { bodyLimitOf } from '../../policy/body-limit';
 import type { Decision } from '../../policy/decision';
 import { forwardRefusal } from '../../policy/forward-refusal';
 import { PolicyPipeline } from '../../policy/pipeline';
+import { requestRefusal } from '../../policy/request-refusal';
 import { upstreamPrefix } from '../../policy/upstream-url';
 import type { Tenant } from '../../tenants/tenant.model';
 import type { ExplainRequest } from './explain-request';
@@ -47,6 +48,13 @@ export class ExplainService {
     const steps: ExplainStep[] = [];
     const answer: Explanation = { decision: 'allow', status: 200, code: null, steps };
     const decision = decisionOf(input);
+    // What the edge refuses before any step (SPEC §18): shown as a `request` step, only when it refuses.
+    const host = decision.headers.host;
+    const early = requestRefusal(decision.method, typeof host === 'string' ? ['host', host] : []);
+    if (early !== null) {
+      steps.push({ step: 'request', ok: false, code: early.code, detail: early.detail });
+      return refused(answer, early);
+    }
     for (const step of this.pipeline.steps) {
       try {
         await step.run(decision, 'peek');

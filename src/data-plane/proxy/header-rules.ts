@@ -9,6 +9,25 @@ const FRAMING = new Set(['content-length', 'transfer-encoding', 'host']);
 /** Credentials of the gateway itself and identity headers only the gateway may set. */
 const GATEWAY_ONLY = ['x-api-key', 'x-admin-token', 'x-tenant-id'];
 
+/** SPEC §18: headers that name another method or URL than the one authorized; never forwarded. */
+const OVERRIDES: ReadonlySet<string> = new Set([
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-method',
+]);
+
+/** SPEC §18: client-address headers forwarded only from a TRUST_PROXY peer (so are X-Forwarded-* but -For). */
+const FROM_PROXIES: ReadonlySet<string> = new Set(['forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip']);
+
+/** The headers the gateway sets upstream (SPEC §5.3), Host and the body's framing included. */
+const GATEWAY_SET = ['x-tenant-id', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-auth-subject'];
+
+/** Every name the gateway sets or strips: with ALLOW_UNDERSCORE_HEADERS, no `_` spelling of one passes. */
+const GUARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...FRAMING, ...GATEWAY_ONLY, ...GATEWAY_SET, ...OVERRIDES, ...FROM_PROXIES]);
+
 export interface ForwardedFor {
   tenantId: string;
   requestId: string;
@@ -16,29 +35,42 @@ export interface ForwardedFor {
   proto: string;
   host: string | undefined;
   authSubject?: string;
+  /** The peer is a TRUST_PROXY proxy: its client-address headers pass (SPEC §18). */
+  trustedPeer: boolean;
+  /** ALLOW_UNDERSCORE_HEADERS: names with `_` pass, unless they read as a guarded header (SPEC §18). */
+  allowUnderscores: boolean;
 }
 
 /**
- * SPEC §5.3, applied in place to the incoming headers that http-proxy copies to the upstream.
+ * SPEC §5.3 and §18, applied in place to the incoming headers that http-proxy copies to the upstream.
  * Transfer-Encoding stays: it is how Node knows to frame a streamed body of unknown length.
  * Returns the client's Connection header, which the caller restores once the copy is made.
  */
 export function applyUpstreamHeaderRules(headers: IncomingHttpHeaders, fwd: ForwardedFor): string | undefined {
   const connection = headers.connection;
   // Headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1).
+  let named: Set<string> | undefined;
   if (typeof connection === 'string') {
     for (const name of connection.split(',')) {
       const key = name.trim().toLowerCase();
       // Message framing is never hop-by-hop: dropping Content-Length would let a body be read upstream
       // as a second, unauthorized request on a shared keep-alive connection (request smuggling).
-      if (key !== '' && !FRAMING.has(key)) delete headers[key];
+      if (key === '' || FRAMING.has(key)) continue;
+      delete headers[key];
+      // Remembered (read with `_` as `-`) so that no other spelling of it passes either; the usual
+      // `keep-alive` and `close` cost nothing.
+      if (key !== 'close' && !GUARDED.has(key)) (named ??= new Set()).add(key.replaceAll('_', '-'));
     }
   }
   for (const name of HOP_BY_HOP) delete headers[name];
   for (const name of GATEWAY_ONLY) delete headers[name];
   // for-in, not Object.keys: no array allocated on every request.
   for (const name in headers) {
-    if (name.startsWith('x-auth-')) delete headers[name];
+    if (name.startsWith('x-auth-') || OVERRIDES.has(name)) delete headers[name];
+    else if (!fwd.trustedPeer && isFromProxies(name)) delete headers[name];
+    else if (name.includes('_')) {
+      if (!fwd.allowUnderscores || !underscoreMayPass(name, named)) delete headers[name];
+    } else if (named?.has(name) === true) delete headers[name];
   }
 
   headers['x-tenant-id'] = fwd.tenantId;
@@ -52,6 +84,21 @@ export function applyUpstreamHeaderRules(headers: IncomingHttpHeaders, fwd: Forw
   if (fwd.host !== undefined) headers['x-forwarded-host'] = fwd.host;
   if (fwd.authSubject !== undefined) headers['x-auth-subject'] = fwd.authSubject;
   return connection;
+}
+
+function isFromProxies(name: string): boolean {
+  return FROM_PROXIES.has(name) || (name.startsWith('x-forwarded-') && name !== 'x-forwarded-for');
+}
+
+/**
+ * SPEC §18: CGI, PHP and WSGI read `X_Auth_Subject` as `X-Auth-Subject`, so a name with `_` passes
+ * only when, read that way, it names no header the gateway sets or strips (`named`: those this
+ * request's Connection header named).
+ */
+function underscoreMayPass(name: string, named: Set<string> | undefined): boolean {
+  const dashed = name.replaceAll('_', '-');
+  if (GUARDED.has(dashed) || named?.has(dashed) === true) return false;
+  return !dashed.startsWith('x-auth-') && !dashed.startsWith('x-forwarded-');
 }
 
 /**

@@ -157,6 +157,8 @@ export class ProxyService implements OnApplicationShutdown {
       proto: clientProtocol(req, this.trust),
       host: clientHost(req, this.trust),
       authSubject: ctx.authSubject,
+      trustedPeer: req.socket.remoteAddress !== undefined && this.trust(req.socket.remoteAddress, 0),
+      allowUnderscores: this.config.allowUnderscoreHeaders,
     });
     // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.
     req.url = forwardPath + (ctx.query ?? '');
@@ -170,8 +172,10 @@ export class ProxyService implements OnApplicationShutdown {
       if (!exchange.failed) this.countError(exchange);
       this.fail(res, ctx, exchange, exchange.timedOut ? upstreamTimeout() : upstreamUnavailable(), err);
     });
-    // The upstream's copy of the headers is made; the client's Connection header still governs our side.
-    if (clientConnection !== undefined) req.headers.connection = clientConnection;
+    // The upstream's copy of the headers is made; the client's Connection header still governs our side
+    // (http-proxy repeats it on the response), unless this connection is to close after the answer.
+    if (!res.shouldKeepAlive) req.headers.connection = 'close';
+    else if (clientConnection !== undefined) req.headers.connection = clientConnection;
 
     res.on('close', this.onClientClose);
 

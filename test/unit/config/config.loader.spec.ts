@@ -42,6 +42,7 @@ describe('loadConfig', () => {
         jwtCacheSize: 10000,
         jwksAllowHttp: false,
         trustProxy: false,
+        allowUnderscoreHeaders: false,
         shutdownGraceMs: 25000,
       });
     });
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
         'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
         'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES',
         'CORS_ALLOWED_HEADERS', 'CORS_MAX_AGE',
+        'ALLOW_UNDERSCORE_HEADERS',
       ]) {
         empty[name] = '';
       }
@@ -320,6 +322,13 @@ describe('loadConfig', () => {
       expect(err.problems.map((p) => p.variable)).toEqual(['JWKS_ALLOW_HTTP']);
       expect(err.message).toContain(`JWKS_ALLOW_HTTP: must be true/false, yes/no or 1/0 (got "${value}")`);
     });
+  });
+
+  it('reads ALLOW_UNDERSCORE_HEADERS as a boolean, false by default (SPEC §18)', () => {
+    expect(loadConfig({ ALLOW_UNDERSCORE_HEADERS: 'true' }).allowUnderscoreHeaders).toBe(true);
+    expect(loadConfig({ ALLOW_UNDERSCORE_HEADERS: 'no' }).allowUnderscoreHeaders).toBe(false);
+    expect(loadConfig({}).allowUnderscoreHeaders).toBe(false);
+    expect(problemVariables({ ALLOW_UNDERSCORE_HEADERS: 'sometimes' })).toEqual(['ALLOW_UNDERSCORE_HEADERS']);
   });
 
   describe('TRUST_PROXY', () => {

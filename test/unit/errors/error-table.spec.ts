@@ -54,6 +54,8 @@ const CATEGORIES: Partial<Record<ErrorCode, 'auth' | 'policy'>> = {
   tenant_disabled: 'policy',
   route_not_allowed: 'policy',
   bad_path: 'policy',
+  bad_request: 'policy',
+  method_not_allowed: 'policy',
   rate_limited: 'policy',
   payload_too_large: 'policy',
 };
@@ -98,6 +100,8 @@ describe('GatewayError factories', () => {
   /** Each factory with arguments, and the code it answers with. */
   const cases: [string, () => GatewayError, ErrorCode][] = [
     ['badPath', () => factories.badPath('why'), 'bad_path'],
+    ['badRequest', () => factories.badRequest('why'), 'bad_request'],
+    ['methodNotAllowed', () => factories.methodNotAllowed('why', 'GET'), 'method_not_allowed'],
     ['missingApiKey', () => factories.missingApiKey(), 'missing_api_key'],
     ['invalidApiKey', () => factories.invalidApiKey(), 'invalid_api_key'],
     ['tenantDisabled', () => factories.tenantDisabled(), 'tenant_disabled'],

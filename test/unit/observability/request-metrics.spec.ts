@@ -63,6 +63,22 @@ describe('RequestMetrics', () => {
     expect(await value(metrics, 'gateway_requests_total', { tenantId: 'acme', status: '403' })).toBe(2);
   });
 
+  it('counts every answer with a code in gateway_denials_total, by tenant and code (SPEC §8, §18)', async () => {
+    const metrics = new Metrics();
+    const recorder = new RequestMetrics(metrics);
+    recorder.dataEnded({ errorCode: 'bad_request' } as RequestContext, 400, 1);
+    recorder.dataEnded({ errorCode: 'method_not_allowed' } as RequestContext, 405, 1);
+    recorder.dataEnded({ tenantId: 'acme', errorCode: 'bad_path' } as RequestContext, 400, 1);
+    recorder.dataEnded({ tenantId: 'acme', errorCode: 'bad_path' } as RequestContext, 400, 1);
+    recorder.dataEnded({ tenantId: 'acme', errorCode: 'route_not_allowed' } as RequestContext, 403, 1);
+    recorder.dataEnded({ tenantId: 'acme' } as RequestContext, 200, 1);
+    expect(await value(metrics, 'gateway_denials_total', { tenantId: 'unknown', code: 'bad_request' })).toBe(1);
+    expect(await value(metrics, 'gateway_denials_total', { tenantId: 'unknown', code: 'method_not_allowed' })).toBe(1);
+    expect(await value(metrics, 'gateway_denials_total', { tenantId: 'acme', code: 'bad_path' })).toBe(2);
+    expect(await value(metrics, 'gateway_denials_total', { tenantId: 'acme', code: 'route_not_allowed' })).toBe(1);
+    expect(await value(metrics, 'gateway_denials_total')).toBe(5);
+  });
+
   it('counts control-plane requests by endpoint and status, and 5xx answers as control errors', async () => {
     const metrics = new Metrics();
     const recorder = new RequestMetrics(metrics);

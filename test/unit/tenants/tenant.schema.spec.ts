@@ -304,6 +304,14 @@ describe('validateTenant', () => {
     it('refuses a non-boolean disabled', () => {
       expect(pathsOf(minimal({ disabled: 'true' }))).toEqual(['disabled']);
     });
+
+    it('accepts pathParameters true or false (SPEC §18), absent by default, and refuses anything else', () => {
+      expect(valid(minimal({ pathParameters: true })).pathParameters).toBe(true);
+      expect(valid(minimal({ pathParameters: false })).pathParameters).toBe(false);
+      expect(valid(minimal()).pathParameters).toBeUndefined();
+      expect(pathsOf(minimal({ pathParameters: 'true' }))).toEqual(['pathParameters']);
+      expect(pathsOf(minimal({ pathParameter: true }))).toEqual(['pathParameter']);
+    });
   });
 
   describe('idp', () => {

@@ -1,4 +1,5 @@
 import { badPath } from '../../../errors/gateway-error';
+import { lookalikeDelimiter } from './lookalike';
 
 /** How each raw ASCII character is handled (SPEC §5.1). */
 const CharKind = {
@@ -41,7 +42,7 @@ function buildCharKinds(): Uint8Array {
 }
 
 /**
- * SPEC §5.1. `rawPath` is the request path after the `/api` prefix, without the query string;
+ * SPEC §5.1 and §18's look-alike characters. `rawPath` is the request path after the `/api` prefix, without the query string;
  * `''` means `/`. Returns the canonical path that is authorized and forwarded, or throws
  * `badPath` (400 `bad_path`).
  */
@@ -72,13 +73,16 @@ function isAlreadyCanonical(path: string): boolean {
 function decodePath(path: string): string {
   let out = '';
   let utf8 = UTF8_IDLE;
+  let codePoint = 0;
   for (let i = 0; i < path.length; i++) {
     const c = path.charCodeAt(i);
     if (c === 0x25) {
       const byte = hexByte(path, i + 1);
       i += 2;
       if (byte >= 0x80) {
+        codePoint = utf8 === UTF8_IDLE ? byte & (byte >= 0xf0 ? 0x07 : byte >= 0xe0 ? 0x0f : 0x1f) : (codePoint << 6) | (byte & 0x3f);
         utf8 = nextUtf8State(utf8, byte);
+        if (utf8 === UTF8_IDLE) rejectLookalike(codePoint);
         out += '%' + HEX[byte >> 4] + HEX[byte & 15];
         continue;
       }
@@ -96,6 +100,14 @@ function decodePath(path: string): string {
   if (utf8 !== UTF8_IDLE) throw badPath('Percent-encoded bytes must form valid UTF-8.');
   rejectDoubleEncoding(out);
   return out;
+}
+
+/** SPEC §18: a percent-encoded character that an upstream may read as a delimiter is refused. */
+function rejectLookalike(codePoint: number): void {
+  const reads = lookalikeDelimiter(codePoint);
+  if (reads === undefined) return;
+  const name = 'U+' + codePoint.toString(16).toUpperCase().padStart(4, '0');
+  throw badPath(`The path contains ${name}, which an upstream may read as "${reads}".`);
 }
 
 /** Parses the two hex digits after a `%`; throws on a truncated or non-hex escape. */

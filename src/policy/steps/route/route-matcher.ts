@@ -11,6 +11,8 @@ export interface RouteMatch {
 interface CompiledRoute {
   /** The normalized route path without trailing `/`; `''` for the root route. */
   readonly prefix: string;
+  /** `prefix` as a case-insensitive, NFKC-folding upstream reads it (see `readingOf`). */
+  readonly reading: string;
   /** Upper-cased allowed methods; null when the route allows every method. */
   readonly methods: ReadonlySet<string> | null;
   /** Prebuilt results so that matching allocates nothing. */
@@ -49,6 +51,7 @@ function compileRoute(route: AllowedRoute): CompiledRoute {
   const methods = route.methods ? new Set(route.methods.map((m) => m.toUpperCase())) : null;
   return {
     prefix,
+    reading: readingOf(prefix),
     methods,
     allowed: Object.freeze({ route, methodAllowed: true }),
     denied: Object.freeze({ route, methodAllowed: false }),
@@ -97,6 +100,56 @@ function decodeEscape(escape: string): string {
 
 function isCompiled(routes: CompiledRoutes | readonly AllowedRoute[]): routes is CompiledRoutes {
   return !Array.isArray(routes);
+}
+
+/**
+ * SPEC §18, case: the allowed route, longer than `matched` or as long, that `path` would match if it
+ * were read case-insensitively, or (when it holds percent-encoded non-ASCII characters) after Unicode
+ * NFKC (`/foo/%EF%BD%82ar` is `/foo/bar` to such an upstream); null when there is none. Such an
+ * upstream would serve that route's resource while `matched` authorized the request. A route as long
+ * can only be one that differs from `matched` by case: the upstream cannot tell the two apart either.
+ */
+export function otherRouteByReading(routes: CompiledRoutes, path: string, matched: AllowedRoute): AllowedRoute | null {
+  const { entries } = routes;
+  let own = -1;
+  for (let i = 0; i < entries.length && own === -1; i++) if (entries[i].allowed.route === matched) own = i;
+  if (own === -1) return null;
+  const length = entries[own].prefix.length;
+  // Without escapes a normalized path is plain ASCII: compared folding A-Z, nothing is allocated.
+  const reading = path.includes('%') ? readingOf(path) : null;
+  for (let i = 0; i < entries.length && entries[i].prefix.length >= length; i++) {
+    if (i === own) continue;
+    const covers = reading === null ? coversIgnoringAsciiCase(entries[i].reading, path) : coversPath(entries[i].reading, reading);
+    if (covers) return entries[i].allowed.route;
+  }
+  return null;
+}
+
+/**
+ * How the most lenient of upstreams reads a path: every escape decoded, NFKC-normalized, and
+ * case-folded (upper then lower, so that "ſ" reads as "s" and "K", the Kelvin sign, as "k").
+ * An ASCII path without escapes is only lower-cased.
+ */
+export function readingOf(path: string): string {
+  if (!path.includes('%')) return path.toLowerCase();
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    decoded = path; // never for a normalized path: its escapes are valid UTF-8
+  }
+  return decoded.normalize('NFKC').toUpperCase().toLowerCase();
+}
+
+/** coversPath for a lower-case `prefix`, with A-Z in `path` read as a-z. */
+function coversIgnoringAsciiCase(prefix: string, path: string): boolean {
+  const n = prefix.length;
+  if (path.length < n) return false;
+  for (let i = 0; i < n; i++) {
+    const c = path.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== prefix.charCodeAt(i)) return false;
+  }
+  return path.length === n || path.charCodeAt(n) === 0x2f;
 }
 
 /** True when `path` equals `prefix` or continues it with `/`; the root prefix `''` covers all. */

@@ -12,6 +12,8 @@ const FWD: ForwardedFor = {
   clientIp: '203.0.113.7',
   proto: 'https',
   host: 'gateway.example.com',
+  trustedPeer: false,
+  allowUnderscores: false,
 };
 
 /** Applies the rules to a copy of `headers` and returns the result with the returned Connection value. */
@@ -163,6 +165,74 @@ describe('applyUpstreamHeaderRules', () => {
     expect(upstream({ connection: 'keep-alive, x-custom-hop' }).connection).toBe('keep-alive, x-custom-hop');
     expect(upstream({ connection: 'close' }).connection).toBe('close');
     expect(upstream({}).connection).toBeUndefined();
+  });
+});
+
+describe('applyUpstreamHeaderRules and what the upstream might read differently (SPEC §18)', () => {
+  it.each(['X_Auth_Subject', 'x_tenant_id', 'X_Forwarded_For', 'Transfer_Encoding', 'my_header', 'a_'])(
+    'drops %s: a name with "_" is not forwarded by default',
+    (name) => {
+      const { headers } = upstream({ [name.toLowerCase()]: 'admin', accept: '*/*' });
+      expect(headers).not.toHaveProperty(name.toLowerCase());
+      expect(headers.accept).toBe('*/*');
+    },
+  );
+
+  it('with ALLOW_UNDERSCORE_HEADERS forwards a name with "_" that reads as no header the gateway sets or strips', () => {
+    const { headers } = upstream({ my_header: 'kept', 'x_custom_id': '7' }, { allowUnderscores: true });
+    expect(headers).toMatchObject({ my_header: 'kept', x_custom_id: '7' });
+  });
+
+  it.each([
+    'x_auth_subject', 'x_auth_roles', 'x_tenant_id', 'x_request_id', 'x_forwarded_for', 'x_forwarded_proto',
+    'x_forwarded_host', 'x_forwarded_prefix', 'x_api_key', 'x_admin_token', 'transfer_encoding', 'content_length',
+    'proxy_authorization', 'keep_alive', 'x_http_method_override', 'x_original_url', 'x_real_ip', 'true_client_ip',
+    'x_client_ip', 'x-auth_subject', 'x_forwarded-for',
+  ])('even with ALLOW_UNDERSCORE_HEADERS drops %s, which reads as a header the gateway sets or strips', (name) => {
+    expect(upstream({ [name]: 'spoofed' }, { allowUnderscores: true, trustedPeer: true }).headers).not.toHaveProperty(name);
+  });
+
+  it('even with ALLOW_UNDERSCORE_HEADERS drops a "_" spelling of a header the client named in Connection', () => {
+    const { headers } = upstream({ connection: 'x-hop', 'x-hop': '1', x_hop: '2', 'x_other': '3' }, { allowUnderscores: true });
+    expect(headers).not.toHaveProperty('x-hop');
+    expect(headers).not.toHaveProperty('x_hop');
+    expect(headers.x_other).toBe('3');
+  });
+
+  it('drops a "-" spelling of a header the client named in Connection with "_"', () => {
+    const { headers } = upstream({ connection: 'X_Hop', x_hop: '1', 'x-hop': '2' });
+    expect(headers).not.toHaveProperty('x_hop');
+    expect(headers).not.toHaveProperty('x-hop');
+  });
+
+  it.each(['x-http-method-override', 'x-http-method', 'x-method-override', 'x-original-url', 'x-rewrite-url', 'x-original-method'])(
+    'never forwards the override header %s, from any peer',
+    (name) => {
+      expect(upstream({ [name]: 'DELETE' }).headers).not.toHaveProperty(name);
+      expect(upstream({ [name]: 'DELETE' }, { trustedPeer: true }).headers).not.toHaveProperty(name);
+    },
+  );
+
+  const proxyHeaders = {
+    forwarded: 'for=10.0.0.1;host=evil.example;proto=https',
+    'x-real-ip': '10.0.0.1',
+    'true-client-ip': '10.0.0.1',
+    'x-client-ip': '10.0.0.1',
+    'x-forwarded-port': '443',
+    'x-forwarded-prefix': '/admin',
+    'x-forwarded-server': 'evil',
+  };
+
+  it('from a peer outside TRUST_PROXY drops Forwarded, X-Real-IP, True-Client-IP, X-Client-IP and X-Forwarded-* but -For', () => {
+    const { headers } = upstream({ ...proxyHeaders, 'x-forwarded-for': '198.51.100.1', 'x-forwarded-host': 'evil.example' }, { host: undefined });
+    for (const name of Object.keys(proxyHeaders)) expect(headers).not.toHaveProperty(name);
+    expect(headers).not.toHaveProperty('x-forwarded-host');
+    expect(headers['x-forwarded-for']).toBe('198.51.100.1, 203.0.113.7');
+    expect(headers['x-forwarded-proto']).toBe('https');
+  });
+
+  it('from a TRUST_PROXY peer keeps them as the proxy sent them', () => {
+    expect(upstream(proxyHeaders, { trustedPeer: true }).headers).toMatchObject(proxyHeaders);
   });
 });
 

@@ -138,6 +138,24 @@ const CORPUS: ReadonlyArray<readonly [string, Expected]> = [
   ['/%E2%82%AC', '/%E2%82%AC'],
   ['/%F0%9F%98%80', '/%F0%9F%98%80'],
   ['/%ED%9F%BF', '/%ED%9F%BF'],
+  // SPEC §18 look-alike characters, percent-encoded: what NFKC (or a confusable map) reads as a delimiter
+  ['/foo/%EF%BC%8Fbar', REJECT], // U+FF0F fullwidth solidus
+  ['/foo/%ef%bc%8fbar', REJECT],
+  ['/foo/%E2%88%95bar', REJECT], // U+2215 division slash
+  ['/foo/%E2%81%84bar', REJECT], // U+2044 fraction slash
+  ['/foo/%EF%BC%8E%EF%BC%8E/admin', REJECT], // U+FF0E fullwidth full stop
+  ['/foo/%E2%80%A5/admin', REJECT], // U+2025 two dot leader: ".."
+  ['/foo/%EF%B9%92', REJECT], // U+FE52 small full stop
+  ['/foo/bar%CD%BEx', REJECT], // U+037E Greek question mark: ";"
+  ['/foo/bar%EF%BC%9Bx', REJECT], // U+FF1B fullwidth semicolon
+  ['/foo/bar%EF%BC%9Fx', REJECT], // U+FF1F fullwidth question mark
+  ['/foo/bar%EF%BC%83x', REJECT], // U+FF03 fullwidth number sign
+  ['/foo/bar%EF%BC%85x', REJECT], // U+FF05 fullwidth percent sign
+  ['/foo/bar%EF%BC%BCx', REJECT], // U+FF3C fullwidth reverse solidus
+  ['/foo/%E2%84%80', REJECT], // U+2100 account of: "a/c"
+  // non-ASCII that NFKC maps to letters is not a delimiter: the route step compares it (SPEC §18 case)
+  ['/foo/%EF%BD%82ar', '/foo/%EF%BD%82ar'],
+  ['/foo/%C2%BD', '/foo/%C2%BD'], // U+00BD "1⁄2": the fraction slash is not "/"
   // raw non-ASCII must be percent-encoded by the client
   ['/café', REJECT],
   ['/\u00e9', REJECT],
@@ -246,6 +264,8 @@ describe('normalizePath', () => {
     '/public/./../admin',
     '/public%00/../admin',
     '/public/\uff0e\uff0e/admin',
+    '/public/%EF%BC%8E%EF%BC%8E/admin',
+    '/public/%EF%BC%8E%EF%BC%8E%EF%BC%8Fadmin',
   ])('%j cannot reach /admin through the /public route', (input) => {
     const result = outcome(input);
     if (result === REJECT) return;
@@ -275,5 +295,33 @@ describe('normalizePath', () => {
       expect(matchRoute(PUBLIC_ONLY, result, 'GET').route !== null).toBe(isUnderPublic(result));
     }
     expect(accepted).toBeGreaterThan(500);
+  });
+});
+
+describe('normalizePath and look-alike characters (SPEC §18)', () => {
+  const DELIMITER = /[/\\.;?#%]/;
+  const encoded = (codePoint: number) => encodeURIComponent(String.fromCodePoint(codePoint));
+
+  it('refuses every encoded non-ASCII code point of the BMP whose NFKC form holds a delimiter, and no other', () => {
+    const wrong: string[] = [];
+    for (let cp = 0x80; cp <= 0xffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const refused = outcome(`/a/${encoded(cp)}`) === REJECT;
+      const delimiter = DELIMITER.test(String.fromCodePoint(cp).normalize('NFKC'));
+      // The hand-listed slashes that NFKC leaves alone are refused too.
+      const byHand = [0x2215, 0x2044, 0x29f8, 0x27cb, 0x2571, 0x29f9, 0x2216, 0x27cd, 0x2572].includes(cp);
+      if (refused !== (delimiter || byHand)) wrong.push(`U+${cp.toString(16)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('decodes four-byte sequences too: U+1F100 (NFKC "0.") is refused, U+1F600 is not', () => {
+    expect(outcome(`/a/${encoded(0x1f100)}`)).toBe(REJECT);
+    expect(outcome(`/a/${encoded(0x1f600)}`)).toBe(`/a/${encoded(0x1f600)}`);
+  });
+
+  it('names the character and what it reads as', () => {
+    expect(() => normalizePath('/foo/%EF%BC%8Fbar')).toThrow('The path contains U+FF0F, which an upstream may read as "/".');
+    expect(() => normalizePath('/foo/%E2%88%95bar')).toThrow('U+2215');
   });
 });

@@ -1,5 +1,5 @@
 import { GatewayError } from '../../../../../src/errors/gateway-error';
-import { compileRoutes, matchRoute } from '../../../../../src/policy/steps/route/route-matcher';
+import { compileRoutes, otherRouteByReading, matchRoute, readingOf } from '../../../../../src/policy/steps/route/route-matcher';
 import type { AllowedRoute } from '../../../../../src/tenants/tenant.model';
 
 const users: AllowedRoute = { path: '/v1/users', methods: ['GET', 'POST'] };
@@ -141,5 +141,44 @@ describe('matchRoute with escaped delimiters', () => {
     const plain = compileRoutes([{ path: '/y' }, { path: '/' }]);
     expect(matchRoute(plain, '/y%3F', 'GET').route?.path).toBe('/');
     expect(matchRoute(plain, '/y%23', 'GET').route?.path).toBe('/');
+  });
+});
+
+describe('readingOf and otherRouteByReading (SPEC §18 case)', () => {
+  it.each([
+    ['/Foo/BAR', '/foo/bar'],
+    ['/foo/%EF%BD%82ar', '/foo/bar'],
+    ['/foo/%C5%BFecret', '/foo/secret'], // ſ (long s)
+    ['/foo/%E2%84%AAey', '/foo/key'], // K (Kelvin sign)
+    ['/foo/b%C4%B1n', '/foo/bin'], // ı (dotless i)
+    ['/foo/a%3Ab', '/foo/a:b'],
+  ])('reads %j as %j', (path, reading) => {
+    expect(readingOf(path)).toBe(reading);
+  });
+
+  const open: AllowedRoute = { path: '/foo' };
+  const strict: AllowedRoute = { path: '/foo/bar', methods: ['GET'] };
+  const routes = compileRoutes([open, strict]);
+
+  it('names the longer route a path reaches only when read differently', () => {
+    expect(otherRouteByReading(routes, '/foo/BAR', open)).toBe(strict);
+    expect(otherRouteByReading(routes, '/foo/Bar/x', open)).toBe(strict);
+    expect(otherRouteByReading(routes, '/foo/other', open)).toBeNull();
+    expect(otherRouteByReading(routes, '/foo/bar', strict)).toBeNull();
+  });
+});
+
+describe('otherRouteByReading with routes that differ only by case', () => {
+  const lower: AllowedRoute = { path: '/files/a' };
+  const upper: AllowedRoute = { path: '/files/A', methods: ['GET'] };
+  const routes = compileRoutes([lower, upper]);
+
+  it('names the other: a case-insensitive upstream cannot tell them apart', () => {
+    expect(otherRouteByReading(routes, '/files/a/1', lower)).toBe(upper);
+    expect(otherRouteByReading(routes, '/files/A/1', upper)).toBe(lower);
+  });
+
+  it('names none for a path neither covers when read differently', () => {
+    expect(otherRouteByReading(compileRoutes([lower, { path: '/files/b' }]), '/files/a', lower)).toBeNull();
   });
 });
