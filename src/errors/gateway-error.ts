@@ -31,6 +31,7 @@ export const badPath = (detail: string) => new GatewayError('bad_path', detail);
 export const missingApiKey = () => new GatewayError('missing_api_key', 'The X-API-Key header is required.');
 export const invalidApiKey = () => new GatewayError('invalid_api_key', 'The API key is not valid.');
 export const tenantDisabled = () => new GatewayError('tenant_disabled', 'The tenant is disabled.');
+export const keyDisabled = () => new GatewayError('key_disabled', 'The API key is suspended.');
 export const routeNotAllowed = (method: string, path: string) =>
   new GatewayError('route_not_allowed', `No allowed route matches ${method} ${path}.`);
 export const missingJwt = () =>
@@ -40,8 +41,8 @@ export const missingJwt = () =>
 export const invalidJwt = (detail: string) =>
   new GatewayError('invalid_jwt', detail, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 export const jwksUnavailable = (detail: string) => new GatewayError('jwks_unavailable', detail);
-export const rateLimited = (retryAfterSeconds: number) =>
-  new GatewayError('rate_limited', 'The tenant rate limit is exhausted.', undefined, {
+export const rateLimited = (retryAfterSeconds: number, bucket: 'tenant' | 'key' = 'tenant') =>
+  new GatewayError('rate_limited', bucket === 'key' ? "The API key's rate limit is exhausted." : 'The tenant rate limit is exhausted.', undefined, {
     'Retry-After': String(retryAfterSeconds),
   });
 export const payloadTooLarge = (limit: number) =>

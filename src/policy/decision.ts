@@ -1,3 +1,4 @@
+import type { KeyMeta } from '../tenants/tenant-resolver';
 import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
 import type { RateLimitDecision } from './steps/rate-limit/rate-limiter';
 import type { JwtRequirement } from './steps/route/jwt-rule';
@@ -22,6 +23,8 @@ export interface Decision {
   tenant?: Tenant;
   /** `tenant.id`, for logs and metrics that must not depend on the tenant model. */
   tenantId?: string;
+  /** The API key's metadata (SPEC §13); null for a mapping without any, absent when no key was checked. */
+  key?: KeyMeta | null;
   /** The allowed route that matched, set by the route step with the JWT requirement it implies. */
   route?: AllowedRoute;
   jwt?: JwtRequirement;

@@ -7,7 +7,9 @@
  *   tenant:byApiKey:<sha256 hex>      tenant id (optionally with a Redis expiry = key expiry)
  * Keys of our own, hash-tagged by tenant so per-tenant keys share one cluster slot:
  *   gw:{<tenantId>}:keys              hash keyId -> KeyRecord JSON
+ *   gw:{<tenantId>}:keyIds            hash sha256 hex -> keyId (finds a key's metadata from its hash)
  *   gw:{<tenantId>}:bucket            rate-limit token bucket: hash {tokens, ts}, expires once full again
+ *   gw:{<tenantId>}:bucket:<keyId>    a key's own bucket (SPEC §13), same slot as the tenant's
  *   gw:invalidate                     pub/sub channel: cache invalidations between replicas
  */
 export const STATE_STORE = Symbol('STATE_STORE');
@@ -18,6 +20,24 @@ export interface KeyRecord {
   hash: string;
   createdAt: string;
   expiresAt: string | null;
+  /** SPEC §13: a label, a suspension flag and a per-key limit; absent in records written before them. */
+  name?: string | null;
+  disabled?: boolean;
+  rateLimit?: BucketLimit | null;
+}
+
+/** A PATCH of a key's metadata (SPEC §13): each field present replaces the stored one, null clears it. */
+export interface KeyChanges {
+  name?: string | null;
+  rateLimit?: BucketLimit | null;
+  expiresAt?: string | null;
+  disabled?: boolean;
+}
+
+/** A bucket's size and refill window (a tenant's or a key's `rateLimit`). */
+export interface BucketLimit {
+  windowSeconds: number;
+  maxRequests: number;
 }
 
 export interface KeyLookup {
@@ -40,6 +60,21 @@ export interface BucketState {
   resetSeconds: number;
   /** When refused: whole seconds (>= 1) until one token is back; 0 when allowed. */
   retryAfterSeconds: number;
+}
+
+/** A key's own bucket: whose, and its limit. */
+export interface KeyBucket extends BucketLimit {
+  keyId: string;
+}
+
+/** Both buckets after one takeTokens: admitted only when both had a token. */
+export interface BucketPair {
+  allowed: boolean;
+  /** When refused: whole seconds (>= 1) until both would admit; 0 when allowed. */
+  retryAfterSeconds: number;
+  tenant: BucketState;
+  /** null when the key has no limit of its own. Each state's `allowed` says whether that bucket had a token. */
+  key: BucketState | null;
 }
 
 /**
@@ -65,9 +100,16 @@ export interface StateStore {
   lookupKey(hash: string): Promise<KeyLookup | null>;
   /** Writes the mapping (expiring at record.expiresAt, if any) and the metadata. */
   addKey(tenantId: string, record: KeyRecord): Promise<void>;
-  /** Metadata of the tenant's keys (expired ones excluded). */
+  /** Metadata of the tenant's keys, oldest first, expired ones included (they stay listed until revoked). */
   listKeys(tenantId: string): Promise<KeyRecord[]>;
-  /** Deletes the mapping and the metadata; returns the removed record or null. */
+  /** The tenant's key with this SHA-256 hex, or null (a hand-written mapping has no metadata). One round trip. */
+  keyByHash(tenantId: string, hash: string): Promise<KeyRecord | null>;
+  /**
+   * Applies `changes` to the key's metadata atomically (an expiresAt change moves the mapping's expiry
+   * too); returns the updated record, or null when the tenant has no such key.
+   */
+  updateKey(tenantId: string, keyId: string, changes: KeyChanges): Promise<KeyRecord | null>;
+  /** Deletes the mapping, the metadata and the key's own bucket; returns the removed record or null. */
   removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null>;
 
   /** Tells every replica (this one's listeners included) to drop cached answers. Throws StoreUnavailableError. */
@@ -84,6 +126,11 @@ export interface StateStore {
    * BUCKET_BUDGET_MS or rejects with StoreUnavailableError.
    */
   takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState>;
+  /**
+   * SPEC §13: the tenant's bucket and, when the key has its own limit, the key's, in one atomic script
+   * and one round trip; a token is taken from neither unless both admit. Bounded like takeToken.
+   */
+  takeTokens(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): Promise<BucketPair>;
 
   /** True when the store answers now. */
   ping(): Promise<boolean>;

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { AdminGuard } from '../admin-auth/admin.guard';
 import { actorOf, AdminAudit } from '../audit/admin-audit';
@@ -26,6 +26,11 @@ export class KeysController {
   @Get()
   list(@Param('id') tenantId: string): Promise<{ keys: KeyView[] }> {
     return this.keys.list(tenantId);
+  }
+
+  @Patch(':keyId')
+  update(@Param('id') tenantId: string, @Param('keyId') keyId: string, @Body() body: unknown, @Req() req: Request): Promise<KeyView> {
+    return this.audit.record(actorOf(req), { action: 'key_update', tenantId, keyId }, () => this.keys.update(tenantId, keyId, body));
   }
 
   @Delete(':keyId')

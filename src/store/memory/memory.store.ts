@@ -1,6 +1,9 @@
-import { byCreatedAt, expiryOf, isExpired } from '../key-record.util';
-import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
-import { MemoryBuckets } from './memory-bucket';
+import { byCreatedAt, expiryOf, isExpired, withChanges } from '../key-record.util';
+import type { BucketLimit, BucketPair, BucketState, Invalidation, KeyBucket, KeyChanges, KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
+import { MemoryBuckets, type HeldLimit } from './memory-bucket';
+
+/** A key's own bucket id: after the tenant's id and a character no tenant id has, so a tenant's buckets share a prefix. */
+const keyBucketPrefix = (tenantId: string): string => `${tenantId}\u0000`;
 
 interface Mapping {
   tenantId: string;
@@ -37,6 +40,7 @@ export class MemoryStore implements StateStore {
     for (const [hash, mapping] of this.mappings) if (mapping.tenantId === id) this.mappings.delete(hash);
     this.keys.delete(id);
     this.buckets.delete(id);
+    this.buckets.deleteWithPrefix(keyBucketPrefix(id));
     return this.tenants.delete(id);
   }
 
@@ -66,18 +70,27 @@ export class MemoryStore implements StateStore {
   async listKeys(tenantId: string): Promise<KeyRecord[]> {
     const records = this.keys.get(tenantId);
     if (!records) return [];
-    const now = Date.now();
-    const live: KeyRecord[] = [];
-    for (const [keyId, record] of records) {
-      if (isExpired(expiryOf(record), now)) {
-        // Its mapping expired too (same instant), and is purged on its own: like Redis, only the metadata goes here.
-        records.delete(keyId);
-      } else {
-        live.push({ ...record });
-      }
+    return [...records.values()].map((record) => ({ ...record })).sort(byCreatedAt);
+  }
+
+  async keyByHash(tenantId: string, hash: string): Promise<KeyRecord | null> {
+    for (const record of this.keys.get(tenantId)?.values() ?? []) if (record.hash === hash) return { ...record };
+    return null;
+  }
+
+  async updateKey(tenantId: string, keyId: string, changes: KeyChanges): Promise<KeyRecord | null> {
+    const records = this.keys.get(tenantId);
+    const record = records?.get(keyId);
+    if (!records || !record) return null;
+    const next = withChanges(record, changes);
+    const expiresAtMs = expiryOf(next);
+    records.set(keyId, next);
+    if (changes.expiresAt !== undefined) {
+      // The mapping follows the new expiry; an expired one comes back unless the hash is another tenant's now.
+      const mapping = this.mappings.get(record.hash);
+      if (mapping === undefined || mapping.tenantId === tenantId) this.mappings.set(record.hash, { tenantId, expiresAtMs });
     }
-    if (records.size === 0) this.keys.delete(tenantId);
-    return live.sort(byCreatedAt);
+    return { ...next };
   }
 
   async removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null> {
@@ -87,6 +100,7 @@ export class MemoryStore implements StateStore {
     this.dropMappingIfOwned(record.hash, tenantId);
     records.delete(keyId);
     if (records.size === 0) this.keys.delete(tenantId);
+    this.buckets.delete(keyBucketPrefix(tenantId) + keyId);
     return { ...record };
   }
 
@@ -101,6 +115,13 @@ export class MemoryStore implements StateStore {
 
   async takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
     return this.buckets.take(tenantId, capacity, windowSeconds, cost);
+  }
+
+  async takeTokens(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): Promise<BucketPair> {
+    const limits: HeldLimit[] = [{ id: tenantId, capacity: tenant.maxRequests, windowSeconds: tenant.windowSeconds }];
+    if (key !== null) limits.push({ id: keyBucketPrefix(tenantId) + key.keyId, capacity: key.maxRequests, windowSeconds: key.windowSeconds });
+    const { allowed, retryAfterSeconds, states } = this.buckets.takeAll(limits, cost);
+    return { allowed, retryAfterSeconds, tenant: states[0], key: key === null ? null : states[1] };
   }
 
   async ping(): Promise<boolean> {

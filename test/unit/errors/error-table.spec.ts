@@ -52,6 +52,7 @@ const CATEGORIES: Partial<Record<ErrorCode, 'auth' | 'policy'>> = {
   jwks_unavailable: 'auth',
   invalid_admin_token: 'auth',
   tenant_disabled: 'policy',
+  key_disabled: 'policy',
   route_not_allowed: 'policy',
   bad_path: 'policy',
   rate_limited: 'policy',
@@ -121,6 +122,7 @@ describe('GatewayError factories', () => {
     ['malformedJson', () => factories.malformedJson('bad'), 'malformed_json'],
     ['adminBodyTooLarge', () => factories.adminBodyTooLarge(), 'payload_too_large'],
     ['keyExists', () => factories.keyExists(), 'key_exists'],
+    ['keyDisabled', () => factories.keyDisabled(), 'key_disabled'],
     ['internalError', () => factories.internalError(), 'internal_error'],
   ];
 
