@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
-import { AdminGuard } from './control-plane/admin-auth/admin.guard';
+import { AdminAuthenticator } from './control-plane/admin-auth/admin-authenticator';
+import { methodGateMiddleware } from './control-plane/admin-auth/method-gate';
+import { setPrincipal, type Principal } from './control-plane/admin-auth/principal';
+import { closeAdminServer, createAdminServer, listenAdminServer, listenerSplitMiddleware } from './http/admin-listener';
 import type { GatewayConfig } from './config/config.types';
 import type { CoreOptions } from './core.module';
 import { installDataPlaneDispatcher, type NodeMiddleware } from './data-plane/data-plane.dispatcher';
@@ -50,13 +55,47 @@ export async function createApp(
   const common: NodeMiddleware[] = [requestContextMiddleware(logger, app.get(Lifecycle), new RequestMetrics(app.get(Metrics)), trust)];
   if (config.corsOrigins !== null) common.push(corsMiddleware(config.corsOrigins));
   for (const middleware of common) app.use(middleware);
+  if (config.adminPort !== null) app.use(listenerSplitMiddleware());
   // The admin token is checked before a body is read: an unauthenticated request gets 401, never 400/413/415.
-  const adminGuard = app.get(AdminGuard, { strict: false });
-  const adminGate = adminGateMiddleware((req) => adminGuard.accepts(req));
-  app.use('/admin', adminGate);
-  app.use('/metrics', adminGate);
+  const authenticator = app.get(AdminAuthenticator, { strict: false });
+  const gate = (scrape: boolean) =>
+    adminGateMiddleware(async (req): Promise<Principal | null> => {
+      const principal = await authenticator.authenticate(req, scrape);
+      if (principal !== null) setPrincipal(req, principal);
+      return principal;
+    });
+  app.use('/admin', gate(false));
+  app.use('/metrics', gate(true));
+  app.use(methodGateMiddleware());
   app.use('/admin', jsonBodyMiddleware(ADMIN_BODY_LIMIT));
   await app.init();
   installDataPlaneDispatcher(app, common, logger);
+  if (config.adminPort !== null) attachAdminServer(app);
   return app;
+}
+
+const ADMIN_SERVERS = new WeakMap<NestExpressApplication, Server>();
+
+/** SPEC §17: the second listener, on the same Express app; closed with the app. */
+function attachAdminServer(app: NestExpressApplication): void {
+  const express = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
+  const server = createAdminServer(express);
+  ADMIN_SERVERS.set(app, server);
+  const close = app.close.bind(app);
+  app.close = async () => {
+    await closeAdminServer(server);
+    await close();
+  };
+}
+
+/** Starts the ADMIN_PORT listener when there is one; its address, or null. */
+export function listenAdmin(app: NestExpressApplication, port: number, host: string): Promise<AddressInfo | null> {
+  const server = ADMIN_SERVERS.get(app);
+  return server === undefined ? Promise.resolve(null) : listenAdminServer(server, port, host);
+}
+
+/** Stops the admin listener from accepting (shutdown); in-flight admin requests finish. */
+export function stopAdminListener(app: NestExpressApplication): Promise<void> {
+  const server = ADMIN_SERVERS.get(app);
+  return server === undefined ? Promise.resolve() : closeAdminServer(server);
 }

@@ -96,6 +96,10 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     jwksAllowHttp: v.JWKS_ALLOW_HTTP,
     trustProxy: v.TRUST_PROXY,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    auditMaxEntries: v.AUDIT_MAX_ENTRIES,
+    adminPort: v.ADMIN_PORT,
+    adminHost: v.ADMIN_HOST,
+    metricsToken: v.METRICS_TOKEN,
   };
 }
 

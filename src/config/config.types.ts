@@ -46,6 +46,13 @@ export interface GatewayConfig {
   /** Express "trust proxy" value: false, true, a hop count, or a comma list of addresses/subnets. */
   trustProxy: boolean | number | string;
   shutdownGraceMs: number;
+  /** SPEC §14: audit entries kept; the oldest are trimmed first. */
+  auditMaxEntries: number;
+  /** SPEC §17: a separate control-plane listener (null: one listener serves everything). */
+  adminPort: number | null;
+  adminHost: string;
+  /** SPEC §17: a scrape-only token for /metrics (null: none). */
+  metricsToken: string | null;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

@@ -62,6 +62,8 @@ export const tenantExists = (id: string) => new GatewayError('tenant_exists', `T
 export const tenantNotFound = (id: string) =>
   new GatewayError('tenant_not_found', `Tenant "${id}" does not exist.`);
 export const keyNotFound = (keyId: string) => new GatewayError('key_not_found', `Key "${keyId}" does not exist.`);
+export const tokenNotFound = (tokenId: string) => new GatewayError('token_not_found', `Token "${tokenId}" does not exist.`);
+export const forbidden = () => new GatewayError('forbidden', 'This admin token may not use this route.');
 export const invalidTenant = (errors: ValidationIssue[]) =>
   new GatewayError('invalid_tenant', `The tenant has ${errors.length} problem(s).`, { errors });
 export const invalidRequest = (errors: ValidationIssue[]) =>

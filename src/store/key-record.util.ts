@@ -1,4 +1,4 @@
-import type { BucketLimit, KeyChanges, KeyRecord } from './store.port';
+import type { BucketLimit, KeyChanges, KeyRecord, TokenRecord } from './store.port';
 
 /** Epoch ms of a record's expiry, or null; an unparsable date is refused rather than read as "never". */
 export function expiryOf(record: KeyRecord): number | null {
@@ -56,4 +56,21 @@ export function withChanges(record: KeyRecord, changes: KeyChanges): KeyRecord {
   if (changes.expiresAt !== undefined) next.expiresAt = changes.expiresAt;
   if (changes.disabled !== undefined) next.disabled = changes.disabled;
   return next;
+}
+
+/** A stored TokenRecord JSON, or null when it is not one (a token that cannot be read grants nothing). */
+export function parseTokenRecord(json: string): TokenRecord | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { tokenId, tenantId, hash, role, name, createdAt, expiresAt } = value as Record<string, unknown>;
+  if (typeof tokenId !== 'string' || typeof tenantId !== 'string' || typeof hash !== 'string' || typeof createdAt !== 'string') return null;
+  if (role !== 'admin' && role !== 'viewer') return null;
+  if (expiresAt !== null && typeof expiresAt !== 'string') return null;
+  if (name !== null && typeof name !== 'string') return null;
+  return { tokenId, tenantId, hash, role, name, createdAt, expiresAt };
 }

@@ -10,6 +10,10 @@
  *   gw:{<tenantId>}:keyIds            hash sha256 hex -> keyId (finds a key's metadata from its hash)
  *   gw:{<tenantId>}:bucket            rate-limit token bucket: hash {tokens, ts}, expires once full again
  *   gw:{<tenantId>}:bucket:<keyId>    a key's own bucket (SPEC §13), same slot as the tenant's
+ *   gw:{<tenantId>}:tokens            hash tokenId -> TokenRecord JSON (tenant-scoped admin tokens, SPEC §12)
+ *   gw:token:<sha256 hex>             TokenRecord JSON of the token with that hash (expiring with it)
+ *   gw:{audit}:head                   hash {seq, hash, first}: the audit log's head, apart from its entries (SPEC §14)
+ *   gw:{audit}:entries                hash seq -> audit entry JSON (one slot with the head)
  *   gw:invalidate                     pub/sub channel: cache invalidations between replicas
  */
 export const STATE_STORE = Symbol('STATE_STORE');
@@ -25,6 +29,30 @@ export interface KeyRecord {
   disabled?: boolean;
   rateLimit?: BucketLimit | null;
 }
+
+/** A tenant-scoped admin token (SPEC §12); the token itself is never stored, only its SHA-256. */
+export interface TokenRecord {
+  tokenId: string;
+  tenantId: string;
+  /** SHA-256 hex of the token. Never returned by the admin API. */
+  hash: string;
+  role: 'admin' | 'viewer';
+  name: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+/** The audit log's head (SPEC §14): the newest seq and hash, and the oldest seq still kept. */
+export interface AuditHead {
+  /** 0 for an empty log. */
+  seq: number;
+  /** The newest entry's hash; 64 zeros for an empty log. */
+  hash: string;
+  /** The oldest seq kept (entries before it were trimmed); seq + 1 for an empty log. */
+  first: number;
+}
+
+export const AUDIT_ZERO_HASH = '0'.repeat(64);
 
 /** A PATCH of a key's metadata (SPEC §13): each field present replaces the stored one, null clears it. */
 export interface KeyChanges {
@@ -91,7 +119,7 @@ export interface StateStore {
   getTenant(id: string): Promise<string | null>;
   /** Writes tenant:<id>. With `onlyIfAbsent`, returns false (and writes nothing) if it exists. */
   putTenant(id: string, json: string, onlyIfAbsent?: boolean): Promise<boolean>;
-  /** Removes tenant:<id>, every key mapping listed in its key metadata, the metadata, and its bucket. Returns false if the tenant did not exist. */
+  /** Removes tenant:<id>, every key mapping listed in its key metadata, the metadata, its buckets and its admin tokens. Returns false if the tenant did not exist. */
   deleteTenant(id: string): Promise<boolean>;
   /** Every tenant id present (tenant:<id>, excluding tenant:byApiKey:*), via SCAN on Redis. */
   listTenantIds(): Promise<string[]>;
@@ -111,6 +139,26 @@ export interface StateStore {
   updateKey(tenantId: string, keyId: string, changes: KeyChanges): Promise<KeyRecord | null>;
   /** Deletes the mapping, the metadata and the key's own bucket; returns the removed record or null. */
   removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null>;
+
+  /** Stores a tenant-scoped admin token by its hash (expiring at expiresAt, if any). */
+  addToken(record: TokenRecord): Promise<void>;
+  /** The token with this SHA-256 hex, or null (unknown, revoked, or gone with its tenant). One round trip. */
+  tokenByHash(hash: string): Promise<TokenRecord | null>;
+  /** The tenant's tokens, oldest first. */
+  listTokens(tenantId: string): Promise<TokenRecord[]>;
+  /** Revokes a token; returns the removed record or null. */
+  removeToken(tenantId: string, tokenId: string): Promise<TokenRecord | null>;
+
+  /** The audit log's head, read apart from the entries. */
+  auditHead(): Promise<AuditHead>;
+  /**
+   * Appends entry `seq` = expected.seq + 1 (its stored JSON and hash) only if the head is still
+   * `expected` (compare-and-append, atomic), then trims the oldest entries past `maxEntries`.
+   * Returns false, writing nothing, when another replica appended first.
+   */
+  appendAudit(expected: { seq: number; hash: string }, entryJson: string, hash: string, maxEntries: number): Promise<boolean>;
+  /** The stored JSON of entries fromSeq .. fromSeq + count - 1, null where one is missing. */
+  readAudit(fromSeq: number, count: number): Promise<(string | null)[]>;
 
   /** Tells every replica (this one's listeners included) to drop cached answers. Throws StoreUnavailableError. */
   publishInvalidation(msg: Invalidation): Promise<void>;

@@ -68,3 +68,19 @@ export type KeyPatchRequest = z.output<typeof KeyPatchSchema>;
 export function validateKeyPatch(body: unknown): Validated<KeyPatchRequest> {
   return validate(KeyPatchSchema, body ?? {});
 }
+
+/** SPEC §12 `POST /admin/tenants/:id/tokens`: `{ role, name?, expiresAt? }`. */
+export const TokenCreateSchema = strictObject(
+  {
+    role: z.enum(['admin', 'viewer'], { error: 'must be "admin" or "viewer"' }),
+    name: nameSchema.nullable().default(null),
+    expiresAt: expiresAtSchema.nullable().default(null),
+  },
+  'must be a JSON object',
+);
+
+export type TokenCreateRequest = z.output<typeof TokenCreateSchema>;
+
+export function validateTokenCreate(body: unknown): Validated<TokenCreateRequest> {
+  return validate(TokenCreateSchema, body ?? {});
+}

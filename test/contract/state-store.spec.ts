@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { MemoryStore } from '../../src/store/memory/memory.store';
 import { createRedisStore } from '../../src/store/redis/redis.store';
-import { KeyRecord, StateStore } from '../../src/store/store.port';
+import { KeyRecord, StateStore, TokenRecord } from '../../src/store/store.port';
 import { startRedisCluster } from '../support/redis-cluster';
 import { startRedis, waitFor } from '../support/redis-server';
 import { singleRedisConfig } from '../support/fixtures';
@@ -205,6 +205,87 @@ describe.each(factories)('StateStore contract: $name', (factory) => {
     await expect(store.lookupKey(lasting.hash)).resolves.toEqual({ tenantId: tenant, expiresAtMs: null });
     await expect(store.removeKey(tenant, expiring.keyId)).resolves.toEqual(expiring);
     await expect(store.listKeys(tenant)).resolves.toEqual([lasting]);
+  });
+
+  describe('audit log (SPEC §14)', () => {
+    // One log per store: the tests chain on from whatever head earlier tests left.
+    it('appends only on the head it was chained to, and trims the oldest past the bound', async () => {
+      const start = await store.auditHead();
+      expect(start.first).toBeLessThanOrEqual(start.seq + 1);
+      const first = { seq: start.seq, hash: start.hash };
+      await expect(store.appendAudit(first, '{"n":1}', 'a'.repeat(64), 3)).resolves.toBe(true);
+      // The same head again lost the race: nothing is written.
+      await expect(store.appendAudit(first, '{"n":"dup"}', 'b'.repeat(64), 3)).resolves.toBe(false);
+      let head = await store.auditHead();
+      expect(head).toMatchObject({ seq: start.seq + 1, hash: 'a'.repeat(64) });
+      for (let i = 2; i <= 4; i++) {
+        await expect(store.appendAudit({ seq: head.seq, hash: head.hash }, `{"n":${i}}`, String(i).repeat(64), 3)).resolves.toBe(true);
+        head = await store.auditHead();
+      }
+      expect(head).toEqual({ seq: start.seq + 4, hash: '4'.repeat(64), first: start.seq + 2 });
+      await expect(store.readAudit(start.seq + 1, 4)).resolves.toEqual([null, '{"n":2}', '{"n":3}', '{"n":4}']);
+    });
+
+    it('gives concurrent appenders distinct, gap-free seqs', async () => {
+      const appendOne = async (n: number): Promise<number> => {
+        for (;;) {
+          const head = await store.auditHead();
+          if (await store.appendAudit({ seq: head.seq, hash: head.hash }, `{"n":${n}}`, sha256(`${head.hash}${n}`), 1000)) return head.seq + 1;
+        }
+      };
+      const seqs = await Promise.all(Array.from({ length: 20 }, (_, n) => appendOne(n)));
+      const sorted = [...seqs].sort((x, y) => x - y);
+      expect(new Set(seqs).size).toBe(20);
+      expect(sorted[19] - sorted[0]).toBe(19);
+    });
+  });
+
+  describe('tenant-scoped admin tokens (SPEC §12)', () => {
+    const tokenRecord = (tenantId: string, overrides: Partial<TokenRecord> = {}): TokenRecord => ({
+      tokenId: `tok_${uid()}`,
+      tenantId,
+      hash: sha256(uid()),
+      role: 'viewer',
+      name: null,
+      createdAt: new Date().toISOString(),
+      expiresAt: null,
+      ...overrides,
+    });
+
+    it('stores a token by hash, lists it under its tenant and revokes it', async () => {
+      const [tenant, other] = [`t-${uid()}`, `t-${uid()}`];
+      const record = tokenRecord(tenant, { role: 'admin', name: 'ops team' });
+      await store.addToken(record);
+      await expect(store.tokenByHash(record.hash)).resolves.toEqual(record);
+      await expect(store.listTokens(tenant)).resolves.toEqual([record]);
+      await expect(store.listTokens(other)).resolves.toEqual([]);
+      await expect(store.removeToken(other, record.tokenId)).resolves.toBeNull();
+      await expect(store.removeToken(tenant, record.tokenId)).resolves.toEqual(record);
+      await expect(store.tokenByHash(record.hash)).resolves.toBeNull();
+      await expect(store.listTokens(tenant)).resolves.toEqual([]);
+    });
+
+    it('stops answering an expired token but keeps listing it', async () => {
+      const tenant = `t-${uid()}`;
+      const record = tokenRecord(tenant, { expiresAt: new Date(Date.now() + 300).toISOString() });
+      await store.addToken(record);
+      await expect(store.tokenByHash(record.hash)).resolves.toEqual(record);
+      await new Promise((r) => setTimeout(r, 400));
+      await expect(store.tokenByHash(record.hash)).resolves.toBeNull();
+      await expect(store.listTokens(tenant)).resolves.toEqual([record]);
+    });
+
+    it("deletes a tenant's tokens with the tenant, and no other's", async () => {
+      const [doomed, kept] = [`t-${uid()}`, `t-${uid()}`];
+      await store.putTenant(doomed, tenantJson(doomed));
+      const [gone, stays] = [tokenRecord(doomed), tokenRecord(kept)];
+      await store.addToken(gone);
+      await store.addToken(stays);
+      await store.deleteTenant(doomed);
+      await expect(store.tokenByHash(gone.hash)).resolves.toBeNull();
+      await expect(store.listTokens(doomed)).resolves.toEqual([]);
+      await expect(store.tokenByHash(stays.hash)).resolves.toEqual(stays);
+    });
   });
 
   describe('key metadata (SPEC §13)', () => {

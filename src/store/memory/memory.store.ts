@@ -1,5 +1,6 @@
 import { byCreatedAt, expiryOf, isExpired, withChanges } from '../key-record.util';
-import type { BucketLimit, BucketPair, BucketState, Invalidation, KeyBucket, KeyChanges, KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
+import type { AuditHead, BucketLimit, BucketPair, BucketState, Invalidation, KeyBucket, KeyChanges, KeyLookup, KeyRecord, StateStore, StoreStatus, TokenRecord } from '../store.port';
+import { MemoryAudit } from './memory-audit';
 import { MemoryBuckets, type HeldLimit } from './memory-bucket';
 
 /** A key's own bucket id: after the tenant's id and a character no tenant id has, so a tenant's buckets share a prefix. */
@@ -22,6 +23,9 @@ export class MemoryStore implements StateStore {
   /** tenant id -> keyId -> record (gw:{<tenantId>}:keys). */
   private readonly keys = new Map<string, Map<string, KeyRecord>>();
   private readonly invalidationListeners: ((msg: Invalidation) => void)[] = [];
+  /** Token hash -> record (gw:token:<hash>); the tenant's list is read from it. */
+  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly audit = new MemoryAudit();
   /** gw:{<tenantId>}:bucket. */
   private readonly buckets = new MemoryBuckets();
 
@@ -41,6 +45,7 @@ export class MemoryStore implements StateStore {
     this.keys.delete(id);
     this.buckets.delete(id);
     this.buckets.deleteWithPrefix(keyBucketPrefix(id));
+    for (const [hash, token] of this.tokens) if (token.tenantId === id) this.tokens.delete(hash);
     return this.tenants.delete(id);
   }
 
@@ -102,6 +107,46 @@ export class MemoryStore implements StateStore {
     if (records.size === 0) this.keys.delete(tenantId);
     this.buckets.delete(keyBucketPrefix(tenantId) + keyId);
     return { ...record };
+  }
+
+  async addToken(record: TokenRecord): Promise<void> {
+    this.tokens.set(record.hash, { ...record });
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const record = this.tokens.get(hash);
+    if (record === undefined) return null;
+    // An expired token no longer answers (Redis expires gw:token:<hash>); it stays listed until revoked.
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now()) return null;
+    return { ...record };
+  }
+
+  async listTokens(tenantId: string): Promise<TokenRecord[]> {
+    return [...this.tokens.values()]
+      .filter((record) => record.tenantId === tenantId)
+      .map((record) => ({ ...record }))
+      .sort((x, y) => Date.parse(x.createdAt) - Date.parse(y.createdAt) || (x.tokenId < y.tokenId ? -1 : 1));
+  }
+
+  async removeToken(tenantId: string, tokenId: string): Promise<TokenRecord | null> {
+    for (const [hash, record] of this.tokens) {
+      if (record.tenantId !== tenantId || record.tokenId !== tokenId) continue;
+      this.tokens.delete(hash);
+      return { ...record };
+    }
+    return null;
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    return this.audit.current();
+  }
+
+  async appendAudit(expected: { seq: number; hash: string }, entryJson: string, hash: string, maxEntries: number): Promise<boolean> {
+    return this.audit.append(expected, entryJson, hash, maxEntries);
+  }
+
+  async readAudit(fromSeq: number, count: number): Promise<(string | null)[]> {
+    return this.audit.read(fromSeq, count);
   }
 
   /** One process, so the "bus" is its listeners, called at once. */

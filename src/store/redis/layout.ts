@@ -10,3 +10,5 @@ export const keysKey = (id: string): string => `gw:{${id}}:keys`;
 export const keyIdsKey = (id: string): string => `gw:{${id}}:keyIds`;
 export const bucketKey = (id: string): string => `gw:{${id}}:bucket`;
 export const keyBucketKey = (id: string, keyId: string): string => `gw:{${id}}:bucket:${keyId}`;
+export const tokensKey = (id: string): string => `gw:{${id}}:tokens`;
+export const tokenKey = (hash: string): string => `gw:token:${hash}`;

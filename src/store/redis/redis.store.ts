@@ -1,6 +1,7 @@
 import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 import type {
+  AuditHead,
   BucketLimit,
   BucketPair,
   BucketState,
@@ -11,6 +12,7 @@ import type {
   KeyRecord,
   StateStore,
   StoreStatus,
+  TokenRecord,
 } from '../store.port';
 import { BUCKET_BUDGET_MS, StoreUnavailableError } from '../store.port';
 import { within } from '../within';
@@ -18,6 +20,8 @@ import { InvalidationBus } from './invalidation-bus';
 import { bucketKey, keyBucketKey, MAPPING_PREFIX, mappingKey, TENANT_PREFIX, tenantKey } from './layout';
 import { createRedisClient, RedisClient, type StoreLog } from './redis.client';
 import { addKeyOn, DEL_IF_OWNED, deleteKeysOf, keyByHashOn, listKeysOn, removeKeyOn, updateKeyOn } from './redis-keys';
+import { appendAuditOn, auditHeadOn, readAuditOn } from './redis-audit';
+import { addTokenOn, deleteTokensOf, listTokensOn, removeTokenOn, tokenByHashOn } from './redis-tokens';
 import { defineTokenBucket, takeTokensOn, type BucketAt } from './token-bucket';
 import { errorMessage } from '../../errors/error-message';
 
@@ -72,6 +76,7 @@ export class RedisStore implements StateStore {
 
   async deleteTenant(id: string): Promise<boolean> {
     return this.run(async () => {
+      await deleteTokensOf(this.client, id);
       await deleteKeysOf(this.client, id);
       await this.sweepHandWrittenMappings(id);
       await this.client.del(bucketKey(id));
@@ -149,6 +154,34 @@ export class RedisStore implements StateStore {
 
   async removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null> {
     return this.run(() => removeKeyOn(this.client, tenantId, keyId));
+  }
+
+  async addToken(record: TokenRecord): Promise<void> {
+    await this.run(() => addTokenOn(this.client, record));
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    return this.run(() => tokenByHashOn(this.client, hash));
+  }
+
+  async listTokens(tenantId: string): Promise<TokenRecord[]> {
+    return this.run(() => listTokensOn(this.client, tenantId));
+  }
+
+  async removeToken(tenantId: string, tokenId: string): Promise<TokenRecord | null> {
+    return this.run(() => removeTokenOn(this.client, tenantId, tokenId));
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    return this.run(() => auditHeadOn(this.client));
+  }
+
+  async appendAudit(expected: { seq: number; hash: string }, entryJson: string, hash: string, maxEntries: number): Promise<boolean> {
+    return this.run(() => appendAuditOn(this.client, expected, entryJson, hash, maxEntries));
+  }
+
+  async readAudit(fromSeq: number, count: number): Promise<(string | null)[]> {
+    return this.run(() => readAuditOn(this.client, fromSeq, count));
   }
 
   async publishInvalidation(msg: Invalidation): Promise<void> {

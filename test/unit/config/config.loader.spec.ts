@@ -40,6 +40,10 @@ describe('loadConfig', () => {
         jwksAllowHttp: false,
         trustProxy: false,
         shutdownGraceMs: 25000,
+        auditMaxEntries: 100000,
+        adminPort: null,
+        adminHost: '127.0.0.1',
+        metricsToken: null,
       });
     });
 
@@ -527,7 +531,7 @@ describe('.env.example', () => {
   it('documents every variable, each line a valid value', () => {
     expect(entries.map(([name]) => name).sort()).toEqual(
       [
-        'ADMIN_TOKEN', 'CORS_ORIGINS', 'HOST', 'JWKS_ALLOW_HTTP', 'JWT_CACHE_SIZE', 'JWT_CLOCK_TOLERANCE_S', 'LOG_LEVEL',
+        'ADMIN_HOST', 'ADMIN_PORT', 'ADMIN_TOKEN', 'AUDIT_MAX_ENTRIES', 'CORS_ORIGINS', 'METRICS_TOKEN', 'HOST', 'JWKS_ALLOW_HTTP', 'JWT_CACHE_SIZE', 'JWT_CLOCK_TOLERANCE_S', 'LOG_LEVEL',
         'MAX_BODY_BYTES', 'PORT', 'RATE_LIMIT_FAILURE_MODE', 'REDIS_CLUSTER_NODES', 'REDIS_DB', 'REDIS_HOST',
         'REDIS_PASSWORD', 'REDIS_PORT', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_URL',
         'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
@@ -538,7 +542,7 @@ describe('.env.example', () => {
 
   it('shows the real defaults for every variable that has one', () => {
     // These lines show an example value instead: they have no default.
-    const examplesOnly = ['CORS_ORIGINS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'];
+    const examplesOnly = ['CORS_ORIGINS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES', 'ADMIN_PORT'];
     const shown = Object.fromEntries(entries.filter(([name]) => !examplesOnly.includes(name)));
     expect(loadConfig(shown)).toEqual(loadConfig({}));
   });

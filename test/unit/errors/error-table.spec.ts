@@ -123,6 +123,8 @@ describe('GatewayError factories', () => {
     ['adminBodyTooLarge', () => factories.adminBodyTooLarge(), 'payload_too_large'],
     ['keyExists', () => factories.keyExists(), 'key_exists'],
     ['keyDisabled', () => factories.keyDisabled(), 'key_disabled'],
+    ['tokenNotFound', () => factories.tokenNotFound('tok_1'), 'token_not_found'],
+    ['forbidden', () => factories.forbidden(), 'forbidden'],
     ['internalError', () => factories.internalError(), 'internal_error'],
   ];
 

@@ -32,7 +32,7 @@ export function keyThumbprint(key: CryptoKey): string | undefined {
   if (keyThumbprints.has(key)) return keyThumbprints.get(key);
   let thumbprint: string | undefined;
   try {
-    thumbprint = jwkThumbprint(KeyObject.from(key as Parameters<typeof KeyObject.from>[0]).export({ format: 'jwk' }));
+    thumbprint = jwkThumbprint(KeyObject.from(key).export({ format: 'jwk' }));
   } catch {
     thumbprint = undefined;
   }
