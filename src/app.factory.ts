@@ -76,16 +76,13 @@ export async function createApp(
 
 const ADMIN_SERVERS = new WeakMap<NestExpressApplication, Server>();
 
-/** SPEC §17: the second listener, on the same Express app; closed with the app. */
+/** SPEC §17: the second listener, on the same Express app; it closes when the app's own server does. */
 function attachAdminServer(app: NestExpressApplication): void {
   const express = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
   const server = createAdminServer(express);
   ADMIN_SERVERS.set(app, server);
-  const close = app.close.bind(app);
-  app.close = async () => {
-    await closeAdminServer(server);
-    await close();
-  };
+  // Nest's application object is a proxy that ignores assignments, so its close() cannot be wrapped.
+  app.getHttpServer().once('close', () => void closeAdminServer(server));
 }
 
 /** Starts the ADMIN_PORT listener when there is one; its address, or null. */

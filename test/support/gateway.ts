@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createApp, listenAdmin } from '../../src/app.factory';
+import { createApp, listenAdmin, stopAdminListener } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config.loader';
 import type { GatewayConfig } from '../../src/config/config.types';
 import type { CoreOptions } from '../../src/core.module';
@@ -43,6 +43,9 @@ export async function startGateway(
     config,
     logs: captured.lines,
     rawLogs: captured.raw,
-    close: () => app.close(),
+    close: async () => {
+      await stopAdminListener(app);
+      await app.close();
+    },
   };
 }
