@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
-import { AdminGuard } from './control-plane/admin-auth/admin.guard';
+import { AdminAuthenticator } from './control-plane/admin-auth/admin-authenticator';
+import { methodGateMiddleware } from './control-plane/admin-auth/method-gate';
+import { setPrincipal, type Principal } from './control-plane/admin-auth/principal';
+import { closeAdminServer, createAdminServer, listenAdminServer, listenerSplitMiddleware } from './http/admin-listener';
 import type { GatewayConfig } from './config/config.types';
 import type { CoreOptions } from './core.module';
 import { installDataPlaneDispatcher, type NodeMiddleware } from './data-plane/data-plane.dispatcher';
@@ -53,14 +58,47 @@ export async function createApp(
     common.push(corsMiddleware({ origins: config.corsOrigins, allowedHeaders: config.corsAllowedHeaders, maxAgeS: config.corsMaxAge }));
   }
   for (const middleware of common) app.use(middleware);
+  if (config.adminPort !== null) app.use(listenerSplitMiddleware());
   // The admin token is checked before a body is read: an unauthenticated request gets 401, never 400/413/415.
-  const adminGuard = app.get(AdminGuard, { strict: false });
-  const adminGate = adminGateMiddleware((req) => adminGuard.accepts(req));
-  app.use('/admin', adminGate);
-  app.use('/metrics', adminGate);
+  const authenticator = app.get(AdminAuthenticator, { strict: false });
+  const gate = (scrape: boolean) =>
+    adminGateMiddleware(async (req): Promise<Principal | null> => {
+      const principal = await authenticator.authenticate(req, scrape);
+      if (principal !== null) setPrincipal(req, principal);
+      return principal;
+    });
+  app.use('/admin', gate(false));
+  app.use('/metrics', gate(true));
+  app.use(methodGateMiddleware());
   app.use('/admin', jsonBodyMiddleware(ADMIN_BODY_LIMIT));
   await app.init();
   installDataPlaneDispatcher(app, common, logger);
   installRequestGate(app.getHttpServer(), common[0]);
+  // The admin listener meets the same request gate (CONNECT, TRACE, Host) as the main one.
+  if (config.adminPort !== null) installRequestGate(attachAdminServer(app), common[0]);
   return app;
+}
+
+const ADMIN_SERVERS = new WeakMap<NestExpressApplication, Server>();
+
+/** SPEC §17: the second listener, on the same Express app; it closes when the app's own server does. */
+function attachAdminServer(app: NestExpressApplication): Server {
+  const express = app.getHttpAdapter().getInstance() as (req: IncomingMessage, res: ServerResponse) => void;
+  const server = createAdminServer(express);
+  ADMIN_SERVERS.set(app, server);
+  // Nest's application object is a proxy that ignores assignments, so its close() cannot be wrapped.
+  app.getHttpServer().once('close', () => void closeAdminServer(server));
+  return server;
+}
+
+/** Starts the ADMIN_PORT listener when there is one; its address, or null. */
+export function listenAdmin(app: NestExpressApplication, port: number, host: string): Promise<AddressInfo | null> {
+  const server = ADMIN_SERVERS.get(app);
+  return server === undefined ? Promise.resolve(null) : listenAdminServer(server, port, host);
+}
+
+/** Stops the admin listener from accepting (shutdown); in-flight admin requests finish. */
+export function stopAdminListener(app: NestExpressApplication): Promise<void> {
+  const server = ADMIN_SERVERS.get(app);
+  return server === undefined ? Promise.resolve() : closeAdminServer(server);
 }

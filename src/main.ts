@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createApp } from './app.factory';
+import { createApp, listenAdmin, stopAdminListener } from './app.factory';
 import { configWarnings, ConfigError, loadConfig, loadDotEnv, logLevelOf } from './config/config.loader';
 import type { GatewayConfig } from './config/config.types';
 import { errorMessage } from './errors/error-message';
@@ -26,7 +26,8 @@ async function serve(config: Readonly<GatewayConfig>, logger: Logger, exit: (cod
     stopping = true;
     logger.info({ category: 'system', signal }, 'signal received');
     if (running.app === undefined) return exit(0);
-    drainAndClose(running.app, config.shutdownGraceMs, logger)
+    const app = running.app;
+    Promise.all([stopAdminListener(app), drainAndClose(app, config.shutdownGraceMs, logger)])
       .then(() => {
         logger.info({ category: 'system' }, 'gateway stopped');
         exit(0);
@@ -41,6 +42,7 @@ async function serve(config: Readonly<GatewayConfig>, logger: Logger, exit: (cod
 
   const created = await createApp(config, logger);
   await created.listen(config.port, config.host);
+  const adminAddress = config.adminPort === null ? null : await listenAdmin(created, config.adminPort, config.adminHost);
   running.app = created;
   if (config.redis === null) {
     logger.warn(
@@ -48,7 +50,8 @@ async function serve(config: Readonly<GatewayConfig>, logger: Logger, exit: (cod
       'no REDIS_URL, REDIS_HOST or REDIS_CLUSTER_NODES: using the embedded in-memory store (one process only; state is lost on exit)',
     );
   }
-  logger.info({ category: 'system', host: config.host, port: config.port, store: config.redis?.mode ?? 'memory' }, 'gateway started');
+  const admin = adminAddress === null ? {} : { adminHost: adminAddress.address, adminPort: adminAddress.port };
+  logger.info({ category: 'system', host: config.host, port: config.port, ...admin, store: config.redis?.mode ?? 'memory' }, 'gateway started');
 }
 
 /** Bootstrap: the logger first (so every line, start-up problems included, is JSON), then config, then the app. */

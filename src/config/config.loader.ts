@@ -99,6 +99,10 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     trustProxy: v.TRUST_PROXY,
     allowUnderscoreHeaders: v.ALLOW_UNDERSCORE_HEADERS,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    auditMaxEntries: v.AUDIT_MAX_ENTRIES,
+    adminPort: v.ADMIN_PORT,
+    adminHost: v.ADMIN_HOST,
+    metricsToken: v.METRICS_TOKEN,
   };
 }
 

@@ -52,6 +52,13 @@ export interface GatewayConfig {
   /** ALLOW_UNDERSCORE_HEADERS: request header names with `_` are forwarded (SPEC §18). */
   allowUnderscoreHeaders: boolean;
   shutdownGraceMs: number;
+  /** SPEC §14: audit entries kept; the oldest are trimmed first. */
+  auditMaxEntries: number;
+  /** SPEC §17: a separate control-plane listener (null: one listener serves everything). */
+  adminPort: number | null;
+  adminHost: string;
+  /** SPEC §17: a scrape-only token for /metrics (null: none). */
+  metricsToken: string | null;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

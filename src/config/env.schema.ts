@@ -60,6 +60,10 @@ export const ENV_VARIABLES = {
   TRUST_PROXY: variable(text(trustProxy), false, 'Express "trust proxy": a boolean, a hop count, or addresses/CIDRs'),
   ALLOW_UNDERSCORE_HEADERS: variable(flag(), false, 'forward request header names with "_" (never one that reads as a header the gateway sets or strips)'),
   SHUTDOWN_GRACE_MS: variable(integer(0, MAX_TIMER_MS), 25000, 'how long in-flight requests may run after SIGTERM'),
+  AUDIT_MAX_ENTRIES: variable(integer(1, 100_000_000), 100_000, 'audit log entries kept; the oldest go first'),
+  ADMIN_PORT: variable(integer(0, 65535), null, 'a separate listener for /admin/* and /metrics; unset: one listener serves everything'),
+  ADMIN_HOST: variable(text(hostName), '127.0.0.1', 'address the ADMIN_PORT listener binds'),
+  METRICS_TOKEN: variable(text(adminToken), null, 'a scrape-only token, accepted on /metrics and nowhere else'),
 };
 
 export type EnvName = keyof typeof ENV_VARIABLES;
@@ -71,10 +75,6 @@ export const PLANNED_VARIABLES: Readonly<Record<string, string>> = {
   REDIS_SENTINEL_PASSWORD: 'Sentinel password (SPEC §11)',
   WORKERS: 'worker processes (SPEC §11)',
   SHUTDOWN_DELAY_MS: 'delay before the listener closes after SIGTERM (SPEC §11)',
-  AUDIT_MAX_ENTRIES: 'audit log bound (SPEC §14)',
-  ADMIN_PORT: 'control-plane port (SPEC §17)',
-  ADMIN_HOST: 'control-plane address (SPEC §17)',
-  METRICS_TOKEN: 'scrape-only token (SPEC §17)',
 };
 
 export const KNOWN_VARIABLES: readonly string[] = [...Object.keys(ENV_VARIABLES), ...Object.keys(PLANNED_VARIABLES)];
@@ -89,6 +89,12 @@ export const EnvSchema = z.object(shape).superRefine((env, ctx) => {
   const refuse = (names: EnvName[], message: string) => {
     for (const name of names.filter(set)) ctx.addIssue({ code: 'custom', path: [name], message });
   };
+  if (set('ADMIN_PORT') && env.ADMIN_PORT !== 0 && env.ADMIN_PORT === (env.PORT ?? ENV_VARIABLES.PORT.default)) {
+    ctx.addIssue({ code: 'custom', path: ['ADMIN_PORT'], message: 'must differ from PORT (the admin listener is a second one)' });
+  }
+  if (set('METRICS_TOKEN') && env.METRICS_TOKEN === env.ADMIN_TOKEN) {
+    ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'must differ from ADMIN_TOKEN (it grants less)' });
+  }
   // One source of truth: a second address would be silently ignored otherwise.
   if (set('REDIS_CLUSTER_NODES')) {
     refuse(['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_DB'], 'cannot be combined with REDIS_CLUSTER_NODES (cluster mode has no single address or db)');

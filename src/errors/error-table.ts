@@ -30,7 +30,7 @@ const ROWS = {
   missing_jwt: { status: 401, category: 'auth', metric: 'auth_failure' },
   invalid_jwt: { status: 401, category: 'auth', metric: 'auth_failure' },
   tenant_disabled: { status: 403, category: 'policy', metric: null },
-  key_disabled: { status: 403, category: null, metric: null },
+  key_disabled: { status: 403, category: 'policy', metric: null },
   route_not_allowed: { status: 403, category: 'policy', metric: 'route_denial' },
   payload_too_large: { status: 413, category: 'policy', metric: null },
   rate_limited: { status: 429, category: 'policy', metric: 'rate_limited' },

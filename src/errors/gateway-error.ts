@@ -34,6 +34,7 @@ export const methodNotAllowed = (detail: string, allow: string) =>
 export const missingApiKey = () => new GatewayError('missing_api_key', 'The X-API-Key header is required.');
 export const invalidApiKey = () => new GatewayError('invalid_api_key', 'The API key is not valid.');
 export const tenantDisabled = () => new GatewayError('tenant_disabled', 'The tenant is disabled.');
+export const keyDisabled = () => new GatewayError('key_disabled', 'The API key is suspended.');
 export const routeNotAllowed = (method: string, path: string) =>
   new GatewayError('route_not_allowed', `No allowed route matches ${method} ${path}.`);
 export const missingJwt = () =>
@@ -43,8 +44,8 @@ export const missingJwt = () =>
 export const invalidJwt = (detail: string) =>
   new GatewayError('invalid_jwt', detail, undefined, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 export const jwksUnavailable = (detail: string) => new GatewayError('jwks_unavailable', detail);
-export const rateLimited = (retryAfterSeconds: number) =>
-  new GatewayError('rate_limited', 'The tenant rate limit is exhausted.', undefined, {
+export const rateLimited = (retryAfterSeconds: number, bucket: 'tenant' | 'key' = 'tenant') =>
+  new GatewayError('rate_limited', bucket === 'key' ? "The API key's rate limit is exhausted." : 'The tenant rate limit is exhausted.', undefined, {
     'Retry-After': String(retryAfterSeconds),
   });
 export const payloadTooLarge = (limit: number) =>
@@ -64,6 +65,8 @@ export const tenantExists = (id: string) => new GatewayError('tenant_exists', `T
 export const tenantNotFound = (id: string) =>
   new GatewayError('tenant_not_found', `Tenant "${id}" does not exist.`);
 export const keyNotFound = (keyId: string) => new GatewayError('key_not_found', `Key "${keyId}" does not exist.`);
+export const tokenNotFound = (tokenId: string) => new GatewayError('token_not_found', `Token "${tokenId}" does not exist.`);
+export const forbidden = () => new GatewayError('forbidden', 'This admin token may not use this route.');
 export const invalidTenant = (errors: ValidationIssue[]) =>
   new GatewayError('invalid_tenant', `The tenant has ${errors.length} problem(s).`, { errors });
 export const invalidRequest = (errors: ValidationIssue[]) =>

@@ -9,8 +9,16 @@ export const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = Object.freeze(
   ERROR_CODES.filter((code): code is AuthFailureReason => ERROR_TABLE[code].metric === 'auth_failure'),
 );
 
-/** `control_mutations_total{action}` values (SPEC §8). */
-export type MutationAction = 'tenant_create' | 'tenant_update' | 'tenant_delete' | 'key_create' | 'key_revoke';
+/** `control_mutations_total{action}` values (SPEC §8, §13). */
+export type MutationAction =
+  | 'tenant_create'
+  | 'tenant_update'
+  | 'tenant_delete'
+  | 'key_create'
+  | 'key_update'
+  | 'key_revoke'
+  | 'token_create'
+  | 'token_revoke';
 
 /**
  * Every metric of SPEC §8, with exactly its name, type and label names, in one registry per app

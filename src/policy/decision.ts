@@ -1,3 +1,4 @@
+import type { KeyMeta } from '../tenants/tenant-resolver';
 import type { AllowedRoute, Tenant } from '../tenants/tenant.model';
 import type { RateLimitDecision } from './steps/rate-limit/rate-limiter';
 import type { JwtRequirement } from './steps/route/jwt-rule';
@@ -24,6 +25,8 @@ export interface Decision {
   tenantId?: string;
   /** The path routes are matched with: `path`, without `;` parameters when the tenant allows them (SPEC §18). */
   routePath?: string;
+  /** The API key's metadata (SPEC §13); null for a mapping without any, absent when no key was checked. */
+  key?: KeyMeta | null;
   /** The allowed route that matched, set by the route step with the JWT requirement it implies. */
   route?: AllowedRoute;
   jwt?: JwtRequirement;

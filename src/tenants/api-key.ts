@@ -16,3 +16,14 @@ export function generateKeyId(): string {
 }
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** SPEC §12: a tenant-scoped admin token, 256 random bits behind a prefix scanners and the gate recognise. */
+export const ADMIN_TOKEN_PREFIX = 'sat_';
+
+export function generateAdminToken(): string {
+  return `${ADMIN_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+export function generateTokenId(): string {
+  return `tok_${randomBytes(8).toString('hex')}`;
+}

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { normalise, strictObject, validate, type RuleResult, type Validated } from '../config/schema';
 import { SHA256_HEX } from './api-key';
+import { rateLimitSchema } from './tenant.schema';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 const SHA256_MESSAGE = 'must be the 64 hex characters of a SHA-256 digest';
@@ -14,8 +15,19 @@ function futureInstant(value: string): RuleResult<string> {
   return { ok: true, value: new Date(ms).toISOString() };
 }
 
+const NAME_MESSAGE = 'must be 1 to 64 printable characters';
+/** Printable: no control, format-less surrogate or unassigned code points. */
+const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Cn}]+$/u;
+
+/** SPEC §13: a key's label. */
+const nameSchema = z
+  .string({ error: NAME_MESSAGE })
+  .refine((name) => PRINTABLE.test(name) && [...name].length <= 64, NAME_MESSAGE);
+
+const expiresAtSchema = z.string({ error: EXPIRES_MESSAGE }).transform(normalise(futureInstant));
+
 /**
- * SPEC §6 `POST /admin/tenants/:id/keys`: `{ sha256?, expiresAt? }`. `sha256` registers an existing
+ * SPEC §6 `POST /admin/tenants/:id/keys`: `{ sha256?, expiresAt?, name?, rateLimit? }`. `sha256` registers an existing
  * key by its hash (lower-cased) instead of generating one; `expiresAt` (null or absent: never) is
  * when the key stops working.
  */
@@ -25,7 +37,9 @@ export const KeyCreateSchema = strictObject({
     .transform((hash) => hash.toLowerCase())
     .refine((hash) => SHA256_HEX.test(hash), SHA256_MESSAGE)
     .optional(),
-  expiresAt: z.string({ error: EXPIRES_MESSAGE }).transform(normalise(futureInstant)).nullable().default(null),
+  expiresAt: expiresAtSchema.nullable().default(null),
+  name: nameSchema.optional(),
+  rateLimit: rateLimitSchema.optional(),
 });
 
 export type KeyCreateRequest = z.output<typeof KeyCreateSchema>;
@@ -33,4 +47,40 @@ export type KeyCreateRequest = z.output<typeof KeyCreateSchema>;
 /** A create request; no body at all (or `null`) asks for a generated key that never expires. */
 export function validateKeyCreate(body: unknown): Validated<KeyCreateRequest> {
   return validate(KeyCreateSchema, body ?? {});
+}
+
+/**
+ * SPEC §13 `PATCH /admin/tenants/:id/keys/:keyId`: `{ name?, rateLimit?|null, expiresAt?|null,
+ * disabled? }`; an absent field is left as it is, null clears it.
+ */
+export const KeyPatchSchema = strictObject(
+  {
+    name: nameSchema.nullable().optional(),
+    rateLimit: rateLimitSchema.nullable().optional(),
+    expiresAt: expiresAtSchema.nullable().optional(),
+    disabled: z.boolean({ error: 'must be true or false' }).optional(),
+  },
+  'must be a JSON object',
+);
+
+export type KeyPatchRequest = z.output<typeof KeyPatchSchema>;
+
+export function validateKeyPatch(body: unknown): Validated<KeyPatchRequest> {
+  return validate(KeyPatchSchema, body ?? {});
+}
+
+/** SPEC §12 `POST /admin/tenants/:id/tokens`: `{ role, name?, expiresAt? }`. */
+export const TokenCreateSchema = strictObject(
+  {
+    role: z.enum(['admin', 'viewer'], { error: 'must be "admin" or "viewer"' }),
+    name: nameSchema.nullable().default(null),
+    expiresAt: expiresAtSchema.nullable().default(null),
+  },
+  'must be a JSON object',
+);
+
+export type TokenCreateRequest = z.output<typeof TokenCreateSchema>;
+
+export function validateTokenCreate(body: unknown): Validated<TokenCreateRequest> {
+  return validate(TokenCreateSchema, body ?? {});
 }

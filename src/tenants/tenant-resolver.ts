@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { stateUnavailable, tenantMisconfigured } from '../errors/gateway-error';
-import { StoreUnavailableError, type Invalidation, type KeyLookup, type StateStore } from '../store/store.port';
+import { StoreUnavailableError, type BucketLimit, type Invalidation, type KeyRecord, type KeyLookup, type StateStore } from '../store/store.port';
 import { hashApiKey } from './api-key';
 import { LruCache, type CacheEntry } from './lru-cache';
 import { SingleFlight } from './single-flight';
@@ -19,6 +19,22 @@ export interface ResolverOptions {
   maxUnknownKeys?: number;
 }
 
+/** What the data plane needs of a key's metadata (SPEC §13); never its hash. */
+export interface KeyMeta {
+  keyId: string;
+  disabled: boolean;
+  rateLimit: BucketLimit | null;
+}
+
+/** A key hash's answer: its tenant, and its metadata (null for a mapping written by hand without any). */
+interface KeyEntry {
+  tenantId: string;
+  key: KeyMeta | null;
+}
+
+/** The tenant an API key serves, with the key's own metadata. */
+export type ServedKey = ServedTenant & { key: KeyMeta | null };
+
 /**
  * The refresh-ahead window the gateway runs with: the last fifth of TENANT_CACHE_TTL_MS. A hot entry
  * is then read about every 0.8 TTL instead of every TTL, and no answer is older than the TTL.
@@ -36,8 +52,8 @@ export const refreshAheadFor = (ttlMs: number): number => Math.floor(ttlMs / 5);
  * it is never served stale for that (SPEC §6: a change written into Redis shows within the TTL).
  */
 export class TenantResolver {
-  /** Key hash -> tenant id; the key's own expiry is the entry's hardExpiry. */
-  private readonly keys: LruCache<string, string>;
+  /** Key hash -> tenant id and key metadata; the key's own expiry is the entry's hardExpiry. */
+  private readonly keys: LruCache<string, KeyEntry>;
   private readonly unknownKeys: LruCache<string, true>;
   private readonly tenants: LruCache<string, LoadedTenant | null>;
   /**
@@ -46,7 +62,7 @@ export class TenantResolver {
    */
   private epoch = 0;
   /** The store read in flight per key hash / tenant id; cleared by invalidations along with the caches. */
-  private readonly keyReads = new SingleFlight<string, KeyLookup | null>();
+  private readonly keyReads = new SingleFlight<string, (KeyLookup & { key: KeyMeta | null }) | null>();
   private readonly tenantReads = new SingleFlight<string, LoadedTenant | null>();
   private readonly refreshAheadMs: number;
 
@@ -62,13 +78,14 @@ export class TenantResolver {
     this.refreshAheadMs = options.refreshAheadMs ?? 0;
   }
 
-  /** The tenant of an API key, or null for an unknown key. Throws GatewayError 500/503. */
-  async resolveApiKey(apiKey: string): Promise<ServedTenant | null> {
+  /** The tenant of an API key with the key's metadata, or null for an unknown key. Throws GatewayError 500/503. */
+  async resolveApiKey(apiKey: string): Promise<ServedKey | null> {
     const hash = hashApiKey(apiKey);
     const now = Date.now();
-    const tenantId = await this.lookupKey(hash, now);
-    if (tenantId === null) return null;
-    return this.resolveTenant(tenantId, now);
+    const entry = await this.lookupKey(hash, now);
+    if (entry === null) return null;
+    const served = await this.resolveTenant(entry.tenantId, now);
+    return served === null ? null : { kind: 'ok', tenant: served.tenant, key: entry.key };
   }
 
   /** The tenant with this id (cached), or null. Throws GatewayError 500/503. */
@@ -107,12 +124,12 @@ export class TenantResolver {
     this.epoch++;
     this.forgetReads();
     this.tenants.delete(msg.tenantId);
-    this.keys.deleteWhere((tenantId) => tenantId === msg.tenantId);
+    this.keys.deleteWhere((entry) => entry.tenantId === msg.tenantId);
     this.unknownKeys.clear();
   }
 
-  /** The tenant id an API key hash maps to, or null for an unknown key. */
-  private async lookupKey(hash: string, now: number): Promise<string | null> {
+  /** The tenant id an API key hash maps to with the key's metadata, or null for an unknown key. */
+  private async lookupKey(hash: string, now: number): Promise<KeyEntry | null> {
     const cached = this.keys.get(hash, now);
     if (cached !== undefined && cached.freshUntil > now) {
       if (this.dueForRefresh(cached, now)) this.keyReads.start(hash, () => this.readKey(hash, now));
@@ -123,7 +140,7 @@ export class TenantResolver {
       if (this.dueForRefresh(unknown, now)) this.keyReads.start(hash, () => this.readKey(hash, now));
       return null;
     }
-    let found: KeyLookup | null;
+    let found: (KeyLookup & { key: KeyMeta | null }) | null;
     try {
       found = await this.keyReads.run(hash, () => this.readKey(hash, now));
     } catch (err) {
@@ -137,18 +154,20 @@ export class TenantResolver {
     // A shared read may have started before this request: a key that had expired by the time the
     // request arrived is refused, exactly as the cache refuses it.
     if (found.expiresAtMs !== null && found.expiresAtMs <= now) return null;
-    return found.tenantId;
+    return found;
   }
 
   /**
    * The one store read of a key hash that concurrent requests share; caches its answer unless an
    * invalidation arrived while it was in flight.
    */
-  private async readKey(hash: string, now: number): Promise<KeyLookup | null> {
+  private async readKey(hash: string, now: number): Promise<(KeyLookup & { key: KeyMeta | null }) | null> {
     const epoch = this.epoch;
-    let found: KeyLookup | null;
+    let found: (KeyLookup & { key: KeyMeta | null }) | null;
     try {
-      found = await this.store.lookupKey(hash);
+      const lookup = await this.store.lookupKey(hash);
+      // The metadata lives beside the tenant (SPEC §13): a second read, on a cache miss of a known key only.
+      found = lookup === null ? null : { ...lookup, key: metaOf(await this.store.keyByHash(lookup.tenantId, hash)) };
     } catch (err) {
       throw this.reported(err);
     }
@@ -157,7 +176,7 @@ export class TenantResolver {
       this.keys.delete(hash);
       this.unknownKeys.set(hash, true, now + this.options.ttlMs);
     } else {
-      this.keys.set(hash, found.tenantId, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
+      this.keys.set(hash, { tenantId: found.tenantId, key: found.key }, now + this.options.ttlMs, found.expiresAtMs ?? Infinity);
       this.unknownKeys.delete(hash);
     }
     return found;
@@ -200,4 +219,9 @@ export class TenantResolver {
     if (!(err instanceof StoreUnavailableError)) this.logger.error({ category: 'system', err }, 'tenant lookup failed');
     return err;
   }
+}
+
+function metaOf(record: KeyRecord | null): KeyMeta | null {
+  if (record === null) return null;
+  return { keyId: record.keyId, disabled: record.disabled === true, rateLimit: record.rateLimit ?? null };
 }

@@ -83,7 +83,8 @@ const allowedRoutesSchema = z
     ALWAYS,
   );
 
-const rateLimitSchema = strictObject({
+/** A tenant's or a key's own rate limit (SPEC §3, §13). */
+export const rateLimitSchema = strictObject({
   windowSeconds: integer(1, MAX_WINDOW_SECONDS),
   maxRequests: integer(1, MAX_REQUESTS),
 });

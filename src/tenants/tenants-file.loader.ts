@@ -4,7 +4,7 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/config.types';
 import { ConfigError } from '../config/config.loader';
 import { LOGGER, type Logger } from '../observability/logger';
-import { STATE_STORE, StoreUnavailableError, type StateStore } from '../store/store.port';
+import { STATE_STORE, StoreUnavailableError, type KeyRecord, type StateStore } from '../store/store.port';
 import { hashApiKey } from './api-key';
 import { CacheInvalidator } from './cache-invalidator';
 import { TenantRepository } from './tenant.repository';
@@ -12,6 +12,8 @@ import { parseTenantsFile, type TenantsFileEntry } from './tenants-file';
 
 /** A stable id per key, so loading the same file again rewrites rather than duplicates; it reveals nothing of the hash. */
 const fileKeyId = (hash: string) => `file_${createHash('sha256').update(`key-id:${hash}`).digest('hex').slice(0, 16)}`;
+
+const expired = (record: KeyRecord): boolean => record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now();
 
 /** Past this many tenants, one message for everything beats one per tenant. */
 const MAX_TENANT_MESSAGES = 100;
@@ -73,7 +75,10 @@ export class TenantsFileLoader implements OnApplicationBootstrap {
     for (const { tenant, apiKeys, apiKeyHashes } of entries) {
       await this.repository.save(tenant);
       for (const hash of [...apiKeys.map(hashApiKey), ...apiKeyHashes]) {
-        await this.store.addKey(tenant.id, { keyId: fileKeyId(hash), hash, createdAt, expiresAt: null });
+        // SPEC §17: a key already there keeps its keyId, createdAt and what the API set on it.
+        const kept = await this.store.keyByHash(tenant.id, hash);
+        if (kept === null) await this.store.addKey(tenant.id, { keyId: fileKeyId(hash), hash, createdAt, expiresAt: null });
+        else if ((await this.store.lookupKey(hash))?.tenantId !== tenant.id && !expired(kept)) await this.store.addKey(tenant.id, kept);
         keys++;
       }
     }

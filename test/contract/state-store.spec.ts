@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { MemoryStore } from '../../src/store/memory/memory.store';
 import { createRedisStore } from '../../src/store/redis/redis.store';
-import { KeyRecord, StateStore } from '../../src/store/store.port';
+import { KeyRecord, StateStore, TokenRecord } from '../../src/store/store.port';
 import { startRedisCluster } from '../support/redis-cluster';
 import { startRedis, waitFor } from '../support/redis-server';
 import { singleRedisConfig } from '../support/fixtures';
@@ -185,7 +185,7 @@ describe.each(factories)('StateStore contract: $name', (factory) => {
     await expect(store.listKeys(owner)).resolves.toEqual([record]);
   });
 
-  it('serves an expiring key until expiresAt, then neither looks it up nor lists it', async () => {
+  it('serves an expiring key until expiresAt, then no longer looks it up but keeps listing it', async () => {
     const tenant = `t-${uid()}`;
     const expiresAtMs = Date.now() + 1200;
     const expiring = keyRecord({ expiresAt: new Date(expiresAtMs).toISOString() });
@@ -200,8 +200,157 @@ describe.each(factories)('StateStore contract: $name', (factory) => {
 
     await new Promise((r) => setTimeout(r, expiresAtMs - Date.now() + 50));
     await expect(store.lookupKey(expiring.hash)).resolves.toBeNull();
-    await expect(store.listKeys(tenant)).resolves.toEqual([lasting]);
+    // SPEC §17: an expired key stays listed until it is revoked.
+    await expect(store.listKeys(tenant)).resolves.toEqual([expiring, lasting]);
     await expect(store.lookupKey(lasting.hash)).resolves.toEqual({ tenantId: tenant, expiresAtMs: null });
+    await expect(store.removeKey(tenant, expiring.keyId)).resolves.toEqual(expiring);
+    await expect(store.listKeys(tenant)).resolves.toEqual([lasting]);
+  });
+
+  describe('audit log (SPEC §14)', () => {
+    // One log per store: the tests chain on from whatever head earlier tests left.
+    it('appends only on the head it was chained to, and trims the oldest past the bound', async () => {
+      const start = await store.auditHead();
+      expect(start.first).toBeLessThanOrEqual(start.seq + 1);
+      const first = { seq: start.seq, hash: start.hash };
+      await expect(store.appendAudit(first, '{"n":1}', 'a'.repeat(64), 3)).resolves.toBe(true);
+      // The same head again lost the race: nothing is written.
+      await expect(store.appendAudit(first, '{"n":"dup"}', 'b'.repeat(64), 3)).resolves.toBe(false);
+      let head = await store.auditHead();
+      expect(head).toMatchObject({ seq: start.seq + 1, hash: 'a'.repeat(64) });
+      for (let i = 2; i <= 4; i++) {
+        await expect(store.appendAudit({ seq: head.seq, hash: head.hash }, `{"n":${i}}`, String(i).repeat(64), 3)).resolves.toBe(true);
+        head = await store.auditHead();
+      }
+      expect(head).toEqual({ seq: start.seq + 4, hash: '4'.repeat(64), first: start.seq + 2 });
+      await expect(store.readAudit(start.seq + 1, 4)).resolves.toEqual([null, '{"n":2}', '{"n":3}', '{"n":4}']);
+    });
+
+    it('gives concurrent appenders distinct, gap-free seqs', async () => {
+      const appendOne = async (n: number): Promise<number> => {
+        for (;;) {
+          const head = await store.auditHead();
+          if (await store.appendAudit({ seq: head.seq, hash: head.hash }, `{"n":${n}}`, sha256(`${head.hash}${n}`), 1000)) return head.seq + 1;
+        }
+      };
+      const seqs = await Promise.all(Array.from({ length: 20 }, (_, n) => appendOne(n)));
+      const sorted = [...seqs].sort((x, y) => x - y);
+      expect(new Set(seqs).size).toBe(20);
+      expect(sorted[19] - sorted[0]).toBe(19);
+    });
+  });
+
+  describe('tenant-scoped admin tokens (SPEC §12)', () => {
+    const tokenRecord = (tenantId: string, overrides: Partial<TokenRecord> = {}): TokenRecord => ({
+      tokenId: `tok_${uid()}`,
+      tenantId,
+      hash: sha256(uid()),
+      role: 'viewer',
+      name: null,
+      createdAt: new Date().toISOString(),
+      expiresAt: null,
+      ...overrides,
+    });
+
+    it('stores a token by hash, lists it under its tenant and revokes it', async () => {
+      const [tenant, other] = [`t-${uid()}`, `t-${uid()}`];
+      const record = tokenRecord(tenant, { role: 'admin', name: 'ops team' });
+      await store.addToken(record);
+      await expect(store.tokenByHash(record.hash)).resolves.toEqual(record);
+      await expect(store.listTokens(tenant)).resolves.toEqual([record]);
+      await expect(store.listTokens(other)).resolves.toEqual([]);
+      await expect(store.removeToken(other, record.tokenId)).resolves.toBeNull();
+      await expect(store.removeToken(tenant, record.tokenId)).resolves.toEqual(record);
+      await expect(store.tokenByHash(record.hash)).resolves.toBeNull();
+      await expect(store.listTokens(tenant)).resolves.toEqual([]);
+    });
+
+    it('stops answering an expired token but keeps listing it', async () => {
+      const tenant = `t-${uid()}`;
+      const record = tokenRecord(tenant, { expiresAt: new Date(Date.now() + 300).toISOString() });
+      await store.addToken(record);
+      await expect(store.tokenByHash(record.hash)).resolves.toEqual(record);
+      await new Promise((r) => setTimeout(r, 400));
+      await expect(store.tokenByHash(record.hash)).resolves.toBeNull();
+      await expect(store.listTokens(tenant)).resolves.toEqual([record]);
+    });
+
+    it("deletes a tenant's tokens with the tenant, and no other's", async () => {
+      const [doomed, kept] = [`t-${uid()}`, `t-${uid()}`];
+      await store.putTenant(doomed, tenantJson(doomed));
+      const [gone, stays] = [tokenRecord(doomed), tokenRecord(kept)];
+      await store.addToken(gone);
+      await store.addToken(stays);
+      await store.deleteTenant(doomed);
+      await expect(store.tokenByHash(gone.hash)).resolves.toBeNull();
+      await expect(store.listTokens(doomed)).resolves.toEqual([]);
+      await expect(store.tokenByHash(stays.hash)).resolves.toEqual(stays);
+    });
+  });
+
+  describe('key metadata (SPEC §13)', () => {
+    it('finds a key by its hash, only under its own tenant', async () => {
+      const [tenant, other] = [`t-${uid()}`, `t-${uid()}`];
+      const record = keyRecord({ name: 'ci runner', disabled: false, rateLimit: { windowSeconds: 60, maxRequests: 5 } });
+      await store.addKey(tenant, record);
+      await expect(store.keyByHash(tenant, record.hash)).resolves.toEqual(record);
+      await expect(store.keyByHash(other, record.hash)).resolves.toBeNull();
+      await expect(store.keyByHash(tenant, sha256(uid()))).resolves.toBeNull();
+      await store.removeKey(tenant, record.keyId);
+      await expect(store.keyByHash(tenant, record.hash)).resolves.toBeNull();
+    });
+
+    it('updates name, limit and suspension; null clears; an unknown key is null', async () => {
+      const tenant = `t-${uid()}`;
+      const record = keyRecord({ name: 'old' });
+      await store.addKey(tenant, record);
+      const limit = { windowSeconds: 10, maxRequests: 3 };
+      const updated = await store.updateKey(tenant, record.keyId, { name: 'new', disabled: true, rateLimit: limit });
+      expect(updated).toEqual({ ...record, name: 'new', disabled: true, rateLimit: limit });
+      await expect(store.keyByHash(tenant, record.hash)).resolves.toEqual(updated);
+      await expect(store.listKeys(tenant)).resolves.toEqual([updated]);
+      const cleared = await store.updateKey(tenant, record.keyId, { name: null, rateLimit: null, disabled: false });
+      expect(cleared).toEqual({ ...record, name: null, disabled: false, rateLimit: null });
+      await expect(store.updateKey(tenant, 'k_missing', { disabled: true })).resolves.toBeNull();
+      await expect(store.updateKey(`t-${uid()}`, record.keyId, { disabled: true })).resolves.toBeNull();
+    });
+
+    it("moves the mapping's expiry with expiresAt, and brings back an expired key", async () => {
+      const tenant = `t-${uid()}`;
+      const expiresAtMs = Date.now() + 300;
+      const record = keyRecord({ expiresAt: new Date(expiresAtMs).toISOString() });
+      await store.addKey(tenant, record);
+      const later = Date.now() + 60_000;
+      await store.updateKey(tenant, record.keyId, { expiresAt: new Date(later).toISOString() });
+      await new Promise((r) => setTimeout(r, 400));
+      const found = await store.lookupKey(record.hash);
+      expect(Math.abs(found!.expiresAtMs! - later)).toBeLessThan(100);
+      await store.updateKey(tenant, record.keyId, { expiresAt: null });
+      await expect(store.lookupKey(record.hash)).resolves.toEqual({ tenantId: tenant, expiresAtMs: null });
+
+      const short = keyRecord({ expiresAt: new Date(Date.now() + 200).toISOString() });
+      await store.addKey(tenant, short);
+      await new Promise((r) => setTimeout(r, 300));
+      await expect(store.lookupKey(short.hash)).resolves.toBeNull();
+      await store.updateKey(tenant, short.keyId, { expiresAt: null });
+      await expect(store.lookupKey(short.hash)).resolves.toEqual({ tenantId: tenant, expiresAtMs: null });
+    });
+
+    it('keeps concurrent updates of different fields of one key', async () => {
+      const tenant = `t-${uid()}`;
+      const record = keyRecord();
+      await store.addKey(tenant, record);
+      await Promise.all([
+        store.updateKey(tenant, record.keyId, { name: 'a' }),
+        store.updateKey(tenant, record.keyId, { disabled: true }),
+        store.updateKey(tenant, record.keyId, { rateLimit: { windowSeconds: 1, maxRequests: 1 } }),
+      ]);
+      await expect(store.keyByHash(tenant, record.hash)).resolves.toMatchObject({
+        name: 'a',
+        disabled: true,
+        rateLimit: { windowSeconds: 1, maxRequests: 1 },
+      });
+    });
   });
 
   it("deletes a tenant with its keys and leaves other tenants' keys alone", async () => {
@@ -266,6 +415,50 @@ describe.each(factories)('StateStore contract: $name', (factory) => {
       expect(states.filter((s) => s.allowed)).toHaveLength(7);
       expect(states.filter((s) => !s.allowed).every((s) => s.retryAfterSeconds >= 1 && s.remaining === 0)).toBe(true);
       expect(states.filter((s) => s.allowed).map((s) => s.remaining).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    });
+
+    describe("with a key's own bucket (SPEC §13)", () => {
+      const pair = (id: string, tenantMax: number, keyMax: number, cost: 0 | 1 = 1, keyId = 'key_a') =>
+        store.takeTokens(id, { windowSeconds: HOUR, maxRequests: tenantMax }, { keyId, windowSeconds: HOUR, maxRequests: keyMax }, cost);
+
+      it('takes from both, and from neither unless both admit', async () => {
+        const id = `rl-${uid()}`;
+        await expect(pair(id, 3, 1)).resolves.toEqual({
+          allowed: true,
+          retryAfterSeconds: 0,
+          tenant: { allowed: true, remaining: 2, resetSeconds: 1200, retryAfterSeconds: 0 },
+          key: { allowed: true, remaining: 0, resetSeconds: 3600, retryAfterSeconds: 0 },
+        });
+        // The key's bucket is empty: the tenant's keeps its 2 tokens.
+        await expect(pair(id, 3, 1)).resolves.toEqual({
+          allowed: false,
+          retryAfterSeconds: 3600,
+          tenant: { allowed: true, remaining: 2, resetSeconds: 1200, retryAfterSeconds: 0 },
+          key: { allowed: false, remaining: 0, resetSeconds: 3600, retryAfterSeconds: 3600 },
+        });
+        await expect(peek(id, 3, HOUR)).resolves.toMatchObject({ remaining: 2 });
+        // Another key of the tenant empties the tenant's bucket; this key's stays as it was.
+        await pair(id, 3, 5, 1, 'key_b');
+        await pair(id, 3, 5, 1, 'key_b');
+        await expect(pair(id, 3, 5, 1, 'key_b')).resolves.toMatchObject({ allowed: false, retryAfterSeconds: 1200, key: { remaining: 3 } });
+        await expect(store.takeTokens(id, { windowSeconds: HOUR, maxRequests: 3 }, null, 0)).resolves.toMatchObject({ key: null, allowed: false });
+      });
+
+      it('admits exactly the smaller capacity of many concurrent takes', async () => {
+        const id = `rl-${uid()}`;
+        const states = await Promise.all(Array.from({ length: 30 }, () => pair(id, 10, 4)));
+        expect(states.filter((s) => s.allowed)).toHaveLength(4);
+        await expect(peek(id, 10, HOUR)).resolves.toMatchObject({ remaining: 6 });
+      });
+
+      it('deletes a revoked key\'s bucket', async () => {
+        const id = `rl-${uid()}`;
+        const record = keyRecord({ keyId: 'key_gone' });
+        await store.addKey(id, record);
+        await pair(id, 5, 1, 1, 'key_gone');
+        await store.removeKey(id, 'key_gone');
+        await expect(pair(id, 5, 1, 0, 'key_gone')).resolves.toMatchObject({ allowed: true, key: { remaining: 1 } });
+      });
     });
 
     it('looks without consuming (cost 0), full for an unknown bucket', async () => {
@@ -391,12 +584,31 @@ describe.each(factories)('StateStore contract: $name', (factory) => {
         expect(JSON.parse(meta!)).toEqual(record);
       });
 
-      it('drops expired metadata when listing', async () => {
+      it('keeps expired metadata when listing (SPEC §17)', async () => {
         const tenant = `t-${uid()}`;
         const record = keyRecord({ expiresAt: new Date(Date.now() - 1000).toISOString() });
         await raw().hset(`gw:{${tenant}}:keys`, record.keyId, JSON.stringify(record));
-        await expect(store.listKeys(tenant)).resolves.toEqual([]);
-        await expect(raw().hexists(`gw:{${tenant}}:keys`, record.keyId)).resolves.toBe(0);
+        await expect(store.listKeys(tenant)).resolves.toEqual([record]);
+      });
+
+      it('indexes keys by hash beside their metadata, and finds a record written before the index once', async () => {
+        const tenant = `t-${uid()}`;
+        const record = keyRecord();
+        await store.addKey(tenant, record);
+        await expect(raw().hget(`gw:{${tenant}}:keyIds`, record.hash)).resolves.toBe(record.keyId);
+        const legacy = keyRecord();
+        await raw().hset(`gw:{${tenant}}:keys`, legacy.keyId, JSON.stringify(legacy));
+        await expect(store.keyByHash(tenant, legacy.hash)).resolves.toEqual(legacy);
+        await expect(raw().hget(`gw:{${tenant}}:keyIds`, legacy.hash)).resolves.toBe(legacy.keyId);
+      });
+
+      it("keeps a key's own bucket beside the tenant's, in the same cluster slot", async () => {
+        const tenant = `t-${uid()}`;
+        await store.takeTokens(tenant, { windowSeconds: 60, maxRequests: 5 }, { keyId: 'key_abc', windowSeconds: 60, maxRequests: 2 }, 1);
+        await expect(raw().hget(`gw:{${tenant}}:bucket:key_abc`, 'tokens')).resolves.toBe('1');
+        await expect(raw().hget(`gw:{${tenant}}:bucket`, 'tokens')).resolves.toBe('4');
+        const slot = (key: string) => (raw() as Redis).call('CLUSTER', 'KEYSLOT', key).catch(() => null);
+        if (factory.isCluster) expect(await slot(`gw:{${tenant}}:bucket:key_abc`)).toBe(await slot(`gw:{${tenant}}:bucket`));
       });
 
       it('deletes every key of a tenant, its bucket included, and nothing of another', async () => {
@@ -409,13 +621,17 @@ describe.each(factories)('StateStore contract: $name', (factory) => {
         await store.addKey(kept, keptKey);
         await raw().hset(`gw:{${doomed}}:bucket`, 'tokens', '5');
         await raw().hset(`gw:{${kept}}:bucket`, 'tokens', '5');
+        await raw().hset(`gw:{${doomed}}:bucket:${doomedKey.keyId}`, 'tokens', '5');
+        await raw().hset(`gw:{${kept}}:bucket:${keptKey.keyId}`, 'tokens', '5');
 
         await expect(store.deleteTenant(doomed)).resolves.toBe(true);
         const keysOf = (id: string, record: KeyRecord): string[] => [
           `tenant:${id}`,
           `tenant:byApiKey:${record.hash}`,
           `gw:{${id}}:keys`,
+          `gw:{${id}}:keyIds`,
           `gw:{${id}}:bucket`,
+          `gw:{${id}}:bucket:${record.keyId}`,
         ];
         for (const key of keysOf(doomed, doomedKey)) await expect(raw().exists(key)).resolves.toBe(0);
         for (const key of keysOf(kept, keptKey)) await expect(raw().exists(key)).resolves.toBe(1);

@@ -408,17 +408,22 @@ describe('API keys', () => {
     await expectProxied(reply.json.apiKey, T);
   });
 
-  it('GET lists keyId, createdAt, expiresAt and fingerprint: never the key nor its hash', async () => {
+  it('GET lists keyId, name, createdAt, expiresAt, expired, disabled, rateLimit and fingerprint: never the key nor its hash', async () => {
     const reply = await admin(gw, 'GET', `/admin/tenants/${T}/keys`);
     expect(reply.status).toBe(200);
     const mine = reply.json.keys.find((k: { keyId: string }) => k.keyId === created.json.keyId);
     expect(mine).toEqual({
       keyId: created.json.keyId,
+      name: null,
       createdAt: created.json.createdAt,
       expiresAt: null,
+      expired: false,
+      disabled: false,
+      rateLimit: null,
       fingerprint: sha256Hex(created.json.apiKey).slice(-4),
     });
-    for (const key of reply.json.keys) expect(Object.keys(key).sort()).toEqual(['createdAt', 'expiresAt', 'fingerprint', 'keyId']);
+    const fields = ['createdAt', 'disabled', 'expired', 'expiresAt', 'fingerprint', 'keyId', 'name', 'rateLimit'];
+    for (const key of reply.json.keys) expect(Object.keys(key).sort()).toEqual(fields);
     for (const apiKey of seenKeys) {
       expect(reply.text).not.toContain(apiKey);
       expect(reply.text).not.toContain(sha256Hex(apiKey));

@@ -221,7 +221,7 @@ describe('explain', () => {
       code: 'missing_jwt',
       steps: [
         { step: 'path', ok: true, normalized: '/v1/users/42' },
-        { step: 'api_key', ok: true, tenantId: 'acme' },
+        { step: 'api_key', ok: true, tenantId: 'acme', keyId: expect.stringMatching(/^key_/), keyDisabled: false },
         { step: 'route', ok: true, route: '/v1/users', methods: ['GET', 'POST'], jwtRequired: true, jwtSource: 'route' },
         { step: 'jwt', ok: false, code: 'missing_jwt', detail: expect.any(String), required: true },
       ],

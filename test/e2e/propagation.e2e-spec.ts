@@ -383,8 +383,11 @@ describe('audit trail', () => {
     // Every admin line has exactly the documented fields.
     for (const line of a.logs.filter((l) => l.category === 'admin')) {
       const fields = Object.keys(line).filter((k) => !['level', 'time', 'msg'].includes(k));
-      const expected = ['category', 'action', 'tenantId', 'outcome', 'ip', 'requestId'];
+      const expected = ['category', 'action', 'tenantId', 'outcome', 'seq', 'actor', 'ip', 'requestId'];
       if (String(line.action).startsWith('key_')) expected.push('keyId');
+      if (String(line.action).startsWith('token_')) expected.push('tokenId');
+      // SPEC §14: a success names its audit entry, a failure has none.
+      expect(typeof line.seq === 'number').toBe(line.outcome === 'success');
       expect(fields.sort()).toEqual(expected.sort());
     }
   });

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createApp } from '../../src/app.factory';
+import { createApp, listenAdmin, stopAdminListener } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/config.loader';
 import type { GatewayConfig } from '../../src/config/config.types';
 import type { CoreOptions } from '../../src/core.module';
@@ -10,6 +10,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export interface TestGateway {
   url: string;
+  /** The ADMIN_PORT listener's URL when ADMIN_PORT is set (0: a free port), else undefined. */
+  adminUrl?: string;
   app: NestExpressApplication;
   config: Readonly<GatewayConfig>;
   /** Every log line written so far, parsed. */
@@ -33,12 +35,17 @@ export async function startGateway(
   const app = await createApp(config, captured.logger, tuning);
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;
+  const admin = config.adminPort === null ? null : await listenAdmin(app, config.adminPort, config.adminHost);
   return {
     url: `http://127.0.0.1:${port}`,
+    ...(admin !== null && { adminUrl: `http://${admin.address}:${admin.port}` }),
     app,
     config,
     logs: captured.lines,
     rawLogs: captured.raw,
-    close: () => app.close(),
+    close: async () => {
+      await stopAdminListener(app);
+      await app.close();
+    },
   };
 }

@@ -1,5 +1,8 @@
-import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
+import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
+import { principalOf, scopeOf } from '../admin-auth/principal';
 import { parseExplainRequest } from './explain-request';
 import { ExplainService, type Explanation } from './explain.service';
 
@@ -10,8 +13,9 @@ export class ExplainController {
   constructor(@Inject(ExplainService) private readonly explainer: ExplainService) {}
 
   @Post()
+  @AdminRoute('POST /admin/explain')
   @HttpCode(200)
-  explain(@Body() body: unknown): Promise<Explanation> {
-    return this.explainer.explain(parseExplainRequest(body));
+  explain(@Body() body: unknown, @Req() req: Request): Promise<Explanation> {
+    return this.explainer.explain(parseExplainRequest(body), scopeOf(principalOf(req)));
   }
 }

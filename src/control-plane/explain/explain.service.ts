@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
-import { GatewayError } from '../../errors/gateway-error';
+import { GatewayError, invalidApiKey, tenantNotFound } from '../../errors/gateway-error';
 import { bodyLimitOf } from '../../policy/body-limit';
 import type { Decision } from '../../policy/decision';
 import { forwardRefusal } from '../../policy/forward-refusal';
@@ -44,9 +44,14 @@ export class ExplainService {
     @Inject(GATEWAY_CONFIG) private readonly config: Pick<GatewayConfig, 'maxBodyBytes'>,
   ) {}
 
-  async explain(input: ExplainRequest): Promise<Explanation> {
+  /**
+   * `scope`: the tenant a tenant-scoped token holds (SPEC §12). Another tenant named by id does not
+   * exist for it (404), and another tenant's API key answers as an unknown key would.
+   */
+  async explain(input: ExplainRequest, scope: string | null = null): Promise<Explanation> {
     const steps: ExplainStep[] = [];
     const answer: Explanation = { decision: 'allow', status: 200, code: null, steps };
+    if (scope !== null && input.tenantId !== undefined && input.tenantId !== scope) throw tenantNotFound(input.tenantId);
     const decision = decisionOf(input);
     // What the edge refuses before any step (SPEC §18): shown as a `request` step, only when it refuses.
     const host = decision.headers.host;
@@ -58,8 +63,13 @@ export class ExplainService {
     for (const step of this.pipeline.steps) {
       try {
         await step.run(decision, 'peek');
+        if (outOfScope(decision, scope)) throw invalidApiKey();
       } catch (err) {
         if (!isRefusal(err)) throw err;
+        if (outOfScope(decision, scope)) {
+          steps.push({ step: step.name, ok: false, code: 'invalid_api_key', detail: invalidApiKey().detail });
+          return refused(answer, invalidApiKey());
+        }
         steps.push({ step: step.name, ok: false, code: err.code, detail: err.detail, ...step.showsRefusal?.(decision, err) });
         return refused(answer, err);
       }
@@ -80,6 +90,11 @@ export class ExplainService {
     steps.push({ step: 'proxy', ok: true, upstreamUrl: answer.upstreamUrl });
     return answer;
   }
+}
+
+/** The key resolved to a tenant the asking token does not hold. */
+function outOfScope(decision: Decision, scope: string | null): boolean {
+  return scope !== null && decision.tenantId !== undefined && decision.tenantId !== scope;
 }
 
 /** The question as the data plane would see the request: the key arrives as its header. */

@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, Inject, Res, UseGuards } from '@nestjs/commo
 import type { ServerResponse } from 'node:http';
 import { Lifecycle } from '../../lifecycle/lifecycle.service';
 import { STATE_STORE, type StateStore } from '../../store/store.port';
+import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -33,6 +34,7 @@ export class HealthController {
   }
 
   @Get('admin/health')
+  @AdminRoute('GET /admin/health')
   @UseGuards(AdminGuard)
   async adminHealth(@Res() res: ServerResponse): Promise<void> {
     const up = await this.store.ping();

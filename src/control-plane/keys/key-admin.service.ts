@@ -1,15 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { invalidRequest, keyExists, keyNotFound } from '../../errors/gateway-error';
-import { STATE_STORE, type KeyRecord, type StateStore } from '../../store/store.port';
+import { STATE_STORE, type BucketLimit, type KeyRecord, type StateStore } from '../../store/store.port';
 import { generateApiKey, generateKeyId, hashApiKey } from '../../tenants/api-key';
 import { CacheInvalidator } from '../../tenants/cache-invalidator';
-import { validateKeyCreate, type KeyCreateRequest } from '../../tenants/key.schema';
+import { validateKeyCreate, validateKeyPatch, type KeyCreateRequest } from '../../tenants/key.schema';
 import { TenantAdminService } from '../tenants/tenant-admin.service';
 
 export interface KeyView {
   keyId: string;
+  name: string | null;
   createdAt: string;
   expiresAt: string | null;
+  /** SPEC §17: an expired key stays listed until revoked. */
+  expired: boolean;
+  /** SPEC §13: suspended (403 key_disabled) without being deleted. */
+  disabled: boolean;
+  /** The key's own limit, taken beside the tenant's; null when it has none. */
+  rateLimit: BucketLimit | null;
   /** Last 4 hex chars of the key's SHA-256: enough to tell keys apart, useless to an attacker. */
   fingerprint: string;
 }
@@ -19,11 +26,16 @@ export interface CreatedKey extends KeyView {
   apiKey?: string;
 }
 
-function view(record: KeyRecord): KeyView {
+function view(record: KeyRecord, now = Date.now()): KeyView {
+  const expiresAtMs = record.expiresAt === null ? NaN : Date.parse(record.expiresAt);
   return {
     keyId: record.keyId,
+    name: record.name ?? null,
     createdAt: record.createdAt,
     expiresAt: record.expiresAt,
+    expired: expiresAtMs <= now,
+    disabled: record.disabled === true,
+    rateLimit: record.rateLimit ?? null,
     fingerprint: record.hash.slice(-4),
   };
 }
@@ -45,7 +57,7 @@ export class KeyAdminService {
   ) {}
 
   async create(tenantId: string, body: unknown): Promise<CreatedKey> {
-    const { sha256, expiresAt } = parseCreateBody(body);
+    const { sha256, expiresAt, name, rateLimit } = parseCreateBody(body);
     await this.tenants.assertExists(tenantId);
     const apiKey = sha256 === undefined ? generateApiKey() : undefined;
     const hash = sha256 ?? hashApiKey(apiKey!);
@@ -53,7 +65,15 @@ export class KeyAdminService {
     if ((await this.store.lookupKey(hash)) !== null) {
       throw keyExists();
     }
-    const record: KeyRecord = { keyId: generateKeyId(), hash, createdAt: new Date().toISOString(), expiresAt };
+    const record: KeyRecord = {
+      keyId: generateKeyId(),
+      hash,
+      createdAt: new Date().toISOString(),
+      expiresAt,
+      name: name ?? null,
+      disabled: false,
+      rateLimit: rateLimit ?? null,
+    };
     await this.store.addKey(tenantId, record);
     // Replicas may hold this key as unknown (tried before it existed): the invalidation drops those.
     await this.invalidator.changed({ tenantId });
@@ -63,7 +83,18 @@ export class KeyAdminService {
 
   async list(tenantId: string): Promise<{ keys: KeyView[] }> {
     await this.tenants.assertExists(tenantId);
-    return { keys: (await this.store.listKeys(tenantId)).map(view) };
+    return { keys: (await this.store.listKeys(tenantId)).map((record) => view(record)) };
+  }
+
+  /** SPEC §13 PATCH: name, own limit, expiry, suspension; every replica applies it within 1 s. */
+  async update(tenantId: string, keyId: string, body: unknown): Promise<KeyView> {
+    const result = validateKeyPatch(body);
+    if (!result.ok) throw invalidRequest(result.errors);
+    await this.tenants.assertExists(tenantId);
+    const updated = await this.store.updateKey(tenantId, keyId, result.value);
+    if (updated === null) throw keyNotFound(keyId);
+    await this.invalidator.changed({ tenantId });
+    return view(updated);
   }
 
   async revoke(tenantId: string, keyId: string): Promise<void> {

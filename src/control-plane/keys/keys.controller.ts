@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
+import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
 import { actorOf, AdminAudit } from '../audit/admin-audit';
 import { KeyAdminService, type CreatedKey, type KeyView } from './key-admin.service';
@@ -13,6 +14,7 @@ export class KeysController {
   ) {}
 
   @Post()
+  @AdminRoute('POST /admin/tenants/:id/keys')
   @HttpCode(201)
   create(@Param('id') tenantId: string, @Body() body: unknown, @Req() req: Request): Promise<CreatedKey> {
     return this.audit.record(
@@ -24,11 +26,19 @@ export class KeysController {
   }
 
   @Get()
+  @AdminRoute('GET /admin/tenants/:id/keys')
   list(@Param('id') tenantId: string): Promise<{ keys: KeyView[] }> {
     return this.keys.list(tenantId);
   }
 
+  @Patch(':keyId')
+  @AdminRoute('PATCH /admin/tenants/:id/keys/:keyId')
+  update(@Param('id') tenantId: string, @Param('keyId') keyId: string, @Body() body: unknown, @Req() req: Request): Promise<KeyView> {
+    return this.audit.record(actorOf(req), { action: 'key_update', tenantId, keyId }, () => this.keys.update(tenantId, keyId, body));
+  }
+
   @Delete(':keyId')
+  @AdminRoute('DELETE /admin/tenants/:id/keys/:keyId')
   @HttpCode(204)
   async revoke(@Param('id') tenantId: string, @Param('keyId') keyId: string, @Req() req: Request): Promise<void> {
     await this.audit.record(actorOf(req), { action: 'key_revoke', tenantId, keyId }, () => this.keys.revoke(tenantId, keyId));

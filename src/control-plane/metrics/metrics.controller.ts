@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Res, UseGuards } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { Metrics } from '../../observability/metrics';
+import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
 
 /** SPEC §6/§8: GET /metrics, the Prometheus text exposition of this process, behind the admin token. */
@@ -9,6 +10,7 @@ export class MetricsController {
   constructor(@Inject(Metrics) private readonly metrics: Metrics) {}
 
   @Get('metrics')
+  @AdminRoute('GET /metrics')
   @UseGuards(AdminGuard)
   async scrape(@Res() res: ServerResponse): Promise<void> {
     const text = await this.metrics.registry.metrics();

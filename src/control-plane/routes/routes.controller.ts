@@ -1,5 +1,8 @@
-import { Controller, Get, Inject, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
+import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
+import { principalOf, scopeOf } from '../admin-auth/principal';
 import { TenantAdminService } from '../tenants/tenant-admin.service';
 import { listRoutes, type RouteListing } from './route-listing';
 
@@ -10,7 +13,8 @@ export class RoutesController {
   constructor(@Inject(TenantAdminService) private readonly tenants: TenantAdminService) {}
 
   @Get()
-  async list(): Promise<RouteListing> {
-    return listRoutes(await this.tenants.list());
+  @AdminRoute('GET /admin/routes')
+  async list(@Req() req: Request): Promise<RouteListing> {
+    return listRoutes(await this.tenants.list(scopeOf(principalOf(req))));
   }
 }

@@ -13,6 +13,7 @@ import { CacheInvalidator } from '../../tenants/cache-invalidator';
 import type { Tenant } from '../../tenants/tenant.model';
 import { TenantRepository } from '../../tenants/tenant.repository';
 import { isTenantId, validateTenant, withDefaultId } from '../../tenants/tenant.schema';
+import { mergePatch } from './merge-patch';
 
 export interface TenantListing {
   tenants: Tenant[];
@@ -30,9 +31,11 @@ export class TenantAdminService {
     @Inject(CacheInvalidator) private readonly invalidator: CacheInvalidator,
   ) {}
 
-  async list(): Promise<TenantListing> {
+  /** Every tenant, or only `scope` (a tenant token's own). */
+  async list(scope: string | null = null): Promise<TenantListing> {
     const listing: TenantListing = { tenants: [], invalidTenants: [] };
-    for (const id of await this.store.listTenantIds()) {
+    const ids = scope === null ? await this.store.listTenantIds() : [scope];
+    for (const id of ids) {
       const loaded = await this.repository.load(id);
       if (loaded === null) continue; // deleted between SCAN and GET
       if (loaded.kind === 'ok') listing.tenants.push(loaded.tenant);
@@ -68,6 +71,29 @@ export class TenantAdminService {
     await this.repository.save(tenant);
     await this.invalidator.changed({ tenantId: id });
     return { tenant, created: !existed };
+  }
+
+  /**
+   * SPEC §17: RFC 7396 merge patch of the stored tenant, validated as a whole (400 invalid_tenant as
+   * for PUT); `id` cannot change. A stored tenant that fails validation can be patched into shape.
+   */
+  async patch(id: string, patch: unknown): Promise<Tenant> {
+    assertTenantId(id);
+    if (patch === undefined) throw invalidTenant([{ path: '', message: 'a merge patch document (application/merge-patch+json) is required' }]);
+    const stored = await this.store.getTenant(id);
+    if (stored === null) throw tenantNotFound(id);
+    let current: unknown;
+    try {
+      current = JSON.parse(stored);
+    } catch {
+      current = {};
+    }
+    const patched = mergePatch(current, patch);
+    const tenant = this.validate(withDefaultId(patched, id));
+    if (tenant.id !== id) throw invalidTenant([{ path: 'id', message: `cannot change (the tenant is "${id}")` }]);
+    await this.repository.save(tenant);
+    await this.invalidator.changed({ tenantId: id });
+    return tenant;
   }
 
   async delete(id: string): Promise<void> {

@@ -44,6 +44,13 @@ export function takeFrom(tokens: number, nowUs: number, capacity: number, window
   };
 }
 
+/** A bucket to take from: its id in this store and its size. */
+export interface HeldLimit {
+  id: string;
+  capacity: number;
+  windowSeconds: number;
+}
+
 interface HeldBucket extends BucketLevel {
   /** Epoch-clock microseconds after which the bucket is full again and can be dropped. */
   idleAtUs: number;
@@ -70,29 +77,60 @@ export class MemoryBuckets {
   }
 
   take(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): BucketState {
+    return this.takeAll([{ id: tenantId, capacity, windowSeconds }], cost).states[0];
+  }
+
+  /**
+   * SPEC §13: takes one token from every bucket when each holds one, else from none (one process, so
+   * this is atomic as it stands). retryAfterSeconds is the wait until every bucket admits.
+   */
+  takeAll(buckets: readonly HeldLimit[], cost: 0 | 1): { allowed: boolean; retryAfterSeconds: number; states: BucketState[] } {
     const nowUs = this.clockUs();
-    let held = this.buckets.get(tenantId);
-    if (held !== undefined && nowUs >= held.idleAtUs) {
-      this.buckets.delete(tenantId);
-      held = undefined;
-    }
-    const outcome = takeFrom(levelNow(held, nowUs, capacity, windowSeconds), nowUs, capacity, windowSeconds, cost);
-    if (outcome.next !== null) {
-      const idleAtUs = nowUs + outcome.idleTtlMs * 1000;
-      if (held === undefined) {
-        held = { tokens: outcome.next.tokens, atUs: outcome.next.atUs, idleAtUs };
-      } else {
-        // Updated in place: one object per bucket, not one per request.
-        held.tokens = outcome.next.tokens;
-        held.atUs = outcome.next.atUs;
-        held.idleAtUs = idleAtUs;
-        this.buckets.delete(tenantId);
+    const levels = buckets.map((b) => levelNow(this.current(b.id, nowUs), nowUs, b.capacity, b.windowSeconds));
+    const allowed = levels.every((tokens) => tokens >= 1);
+    let retryAfterSeconds = 0;
+    let wrote = false;
+    const states = buckets.map((b, i) => {
+      const outcome = takeFrom(levels[i], nowUs, b.capacity, b.windowSeconds, allowed ? cost : 0);
+      if (outcome.next !== null) {
+        this.store(b.id, outcome.next, nowUs + outcome.idleTtlMs * 1000);
+        wrote = true;
       }
-      // Re-inserted at the end: Map order is least recently taken first.
-      this.buckets.set(tenantId, held);
-      this.evict(nowUs);
+      retryAfterSeconds = Math.max(retryAfterSeconds, outcome.state.retryAfterSeconds);
+      return outcome.state;
+    });
+    if (wrote) this.evict(nowUs);
+    return { allowed, retryAfterSeconds, states };
+  }
+
+  /** The held bucket, or undefined once it is full again (the same as a missing one). */
+  private current(id: string, nowUs: number): HeldBucket | undefined {
+    const held = this.buckets.get(id);
+    if (held !== undefined && nowUs >= held.idleAtUs) {
+      this.buckets.delete(id);
+      return undefined;
     }
-    return outcome.state;
+    return held;
+  }
+
+  private store(id: string, next: BucketLevel, idleAtUs: number): void {
+    let held = this.buckets.get(id);
+    if (held === undefined) {
+      held = { tokens: next.tokens, atUs: next.atUs, idleAtUs };
+    } else {
+      // Updated in place: one object per bucket, not one per request.
+      held.tokens = next.tokens;
+      held.atUs = next.atUs;
+      held.idleAtUs = idleAtUs;
+      this.buckets.delete(id);
+    }
+    // Re-inserted at the end: Map order is least recently taken first.
+    this.buckets.set(id, held);
+  }
+
+  /** Drops every bucket whose id starts with `prefix` (a deleted tenant's keys' buckets). */
+  deleteWithPrefix(prefix: string): void {
+    for (const id of this.buckets.keys()) if (id.startsWith(prefix)) this.buckets.delete(id);
   }
 
   delete(tenantId: string): void {

@@ -1,6 +1,10 @@
-import { byCreatedAt, expiryOf, isExpired } from '../key-record.util';
-import { BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus } from '../store.port';
-import { MemoryBuckets } from './memory-bucket';
+import { byCreatedAt, expiryOf, isExpired, withChanges } from '../key-record.util';
+import type { AuditHead, BucketLimit, BucketPair, BucketState, Invalidation, KeyBucket, KeyChanges, KeyLookup, KeyRecord, StateStore, StoreStatus, TokenRecord } from '../store.port';
+import { MemoryAudit } from './memory-audit';
+import { MemoryBuckets, type HeldLimit } from './memory-bucket';
+
+/** A key's own bucket id: after the tenant's id and a character no tenant id has, so a tenant's buckets share a prefix. */
+const keyBucketPrefix = (tenantId: string): string => `${tenantId}\u0000`;
 
 interface Mapping {
   tenantId: string;
@@ -19,6 +23,9 @@ export class MemoryStore implements StateStore {
   /** tenant id -> keyId -> record (gw:{<tenantId>}:keys). */
   private readonly keys = new Map<string, Map<string, KeyRecord>>();
   private readonly invalidationListeners: ((msg: Invalidation) => void)[] = [];
+  /** Token hash -> record (gw:token:<hash>); the tenant's list is read from it. */
+  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly audit = new MemoryAudit();
   /** gw:{<tenantId>}:bucket. */
   private readonly buckets = new MemoryBuckets();
 
@@ -37,6 +44,8 @@ export class MemoryStore implements StateStore {
     for (const [hash, mapping] of this.mappings) if (mapping.tenantId === id) this.mappings.delete(hash);
     this.keys.delete(id);
     this.buckets.delete(id);
+    this.buckets.deleteWithPrefix(keyBucketPrefix(id));
+    for (const [hash, token] of this.tokens) if (token.tenantId === id) this.tokens.delete(hash);
     return this.tenants.delete(id);
   }
 
@@ -66,18 +75,27 @@ export class MemoryStore implements StateStore {
   async listKeys(tenantId: string): Promise<KeyRecord[]> {
     const records = this.keys.get(tenantId);
     if (!records) return [];
-    const now = Date.now();
-    const live: KeyRecord[] = [];
-    for (const [keyId, record] of records) {
-      if (isExpired(expiryOf(record), now)) {
-        // Its mapping expired too (same instant), and is purged on its own: like Redis, only the metadata goes here.
-        records.delete(keyId);
-      } else {
-        live.push({ ...record });
-      }
+    return [...records.values()].map((record) => ({ ...record })).sort(byCreatedAt);
+  }
+
+  async keyByHash(tenantId: string, hash: string): Promise<KeyRecord | null> {
+    for (const record of this.keys.get(tenantId)?.values() ?? []) if (record.hash === hash) return { ...record };
+    return null;
+  }
+
+  async updateKey(tenantId: string, keyId: string, changes: KeyChanges): Promise<KeyRecord | null> {
+    const records = this.keys.get(tenantId);
+    const record = records?.get(keyId);
+    if (!records || !record) return null;
+    const next = withChanges(record, changes);
+    const expiresAtMs = expiryOf(next);
+    records.set(keyId, next);
+    if (changes.expiresAt !== undefined) {
+      // The mapping follows the new expiry; an expired one comes back unless the hash is another tenant's now.
+      const mapping = this.mappings.get(record.hash);
+      if (mapping === undefined || mapping.tenantId === tenantId) this.mappings.set(record.hash, { tenantId, expiresAtMs });
     }
-    if (records.size === 0) this.keys.delete(tenantId);
-    return live.sort(byCreatedAt);
+    return { ...next };
   }
 
   async removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null> {
@@ -87,7 +105,48 @@ export class MemoryStore implements StateStore {
     this.dropMappingIfOwned(record.hash, tenantId);
     records.delete(keyId);
     if (records.size === 0) this.keys.delete(tenantId);
+    this.buckets.delete(keyBucketPrefix(tenantId) + keyId);
     return { ...record };
+  }
+
+  async addToken(record: TokenRecord): Promise<void> {
+    this.tokens.set(record.hash, { ...record });
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    const record = this.tokens.get(hash);
+    if (record === undefined) return null;
+    // An expired token no longer answers (Redis expires gw:token:<hash>); it stays listed until revoked.
+    if (record.expiresAt !== null && Date.parse(record.expiresAt) <= Date.now()) return null;
+    return { ...record };
+  }
+
+  async listTokens(tenantId: string): Promise<TokenRecord[]> {
+    return [...this.tokens.values()]
+      .filter((record) => record.tenantId === tenantId)
+      .map((record) => ({ ...record }))
+      .sort((x, y) => Date.parse(x.createdAt) - Date.parse(y.createdAt) || (x.tokenId < y.tokenId ? -1 : 1));
+  }
+
+  async removeToken(tenantId: string, tokenId: string): Promise<TokenRecord | null> {
+    for (const [hash, record] of this.tokens) {
+      if (record.tenantId !== tenantId || record.tokenId !== tokenId) continue;
+      this.tokens.delete(hash);
+      return { ...record };
+    }
+    return null;
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    return this.audit.current();
+  }
+
+  async appendAudit(expected: { seq: number; hash: string }, entryJson: string, hash: string, maxEntries: number): Promise<boolean> {
+    return this.audit.append(expected, entryJson, hash, maxEntries);
+  }
+
+  async readAudit(fromSeq: number, count: number): Promise<(string | null)[]> {
+    return this.audit.read(fromSeq, count);
   }
 
   /** One process, so the "bus" is its listeners, called at once. */
@@ -101,6 +160,13 @@ export class MemoryStore implements StateStore {
 
   async takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
     return this.buckets.take(tenantId, capacity, windowSeconds, cost);
+  }
+
+  async takeTokens(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): Promise<BucketPair> {
+    const limits: HeldLimit[] = [{ id: tenantId, capacity: tenant.maxRequests, windowSeconds: tenant.windowSeconds }];
+    if (key !== null) limits.push({ id: keyBucketPrefix(tenantId) + key.keyId, capacity: key.maxRequests, windowSeconds: key.windowSeconds });
+    const { allowed, retryAfterSeconds, states } = this.buckets.takeAll(limits, cost);
+    return { allowed, retryAfterSeconds, tenant: states[0], key: key === null ? null : states[1] };
   }
 
   async ping(): Promise<boolean> {

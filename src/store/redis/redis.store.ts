@@ -1,23 +1,29 @@
 import { Cluster, type Redis } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
-import { byCreatedAt, expiryOf, isExpired, parseKeyRecord } from '../key-record.util';
-import { BUCKET_BUDGET_MS, BucketState, Invalidation, KeyLookup, KeyRecord, StateStore, StoreStatus, StoreUnavailableError } from '../store.port';
+import type {
+  AuditHead,
+  BucketLimit,
+  BucketPair,
+  BucketState,
+  Invalidation,
+  KeyBucket,
+  KeyChanges,
+  KeyLookup,
+  KeyRecord,
+  StateStore,
+  StoreStatus,
+  TokenRecord,
+} from '../store.port';
+import { BUCKET_BUDGET_MS, StoreUnavailableError } from '../store.port';
 import { within } from '../within';
 import { InvalidationBus } from './invalidation-bus';
+import { bucketKey, keyBucketKey, MAPPING_PREFIX, mappingKey, TENANT_PREFIX, tenantKey } from './layout';
 import { createRedisClient, RedisClient, type StoreLog } from './redis.client';
-import { defineTokenBucket, takeTokenOn } from './token-bucket';
+import { addKeyOn, DEL_IF_OWNED, deleteKeysOf, keyByHashOn, listKeysOn, removeKeyOn, updateKeyOn } from './redis-keys';
+import { appendAuditOn, auditHeadOn, readAuditOn } from './redis-audit';
+import { addTokenOn, deleteTokensOf, listTokensOn, removeTokenOn, tokenByHashOn } from './redis-tokens';
+import { defineTokenBucket, takeTokensOn, type BucketAt } from './token-bucket';
 import { errorMessage } from '../../errors/error-message';
-
-/** The SPEC §4 layout; tenant ids never contain braces, so each gw:{<id>}:* pair shares one cluster slot. */
-const TENANT_PREFIX = 'tenant:';
-const MAPPING_PREFIX = 'tenant:byApiKey:';
-const tenantKey = (id: string): string => `${TENANT_PREFIX}${id}`;
-const mappingKey = (hash: string): string => `${MAPPING_PREFIX}${hash}`;
-const keysKey = (id: string): string => `gw:{${id}}:keys`;
-const bucketKey = (id: string): string => `gw:{${id}}:bucket`;
-
-/** Deletes a mapping only while it still names this tenant: a hash re-registered elsewhere is not ours to drop. */
-const DEL_IF_OWNED = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
 
 /**
  * Server replies that mean "not answering right now" rather than "bad request". OOM (maxmemory reached
@@ -70,12 +76,10 @@ export class RedisStore implements StateStore {
 
   async deleteTenant(id: string): Promise<boolean> {
     return this.run(async () => {
-      const records = await this.client.hvals(keysKey(id));
-      // Mappings live in other slots than the tenant's own keys: one single-key command each (pipelined by ioredis).
-      const hashes = records.map(parseKeyRecord).flatMap((record) => (record ? [record.hash] : []));
-      await Promise.all(hashes.map((hash) => this.client.eval(DEL_IF_OWNED, 1, mappingKey(hash), id)));
+      await deleteTokensOf(this.client, id);
+      await deleteKeysOf(this.client, id);
       await this.sweepHandWrittenMappings(id);
-      await this.client.del(keysKey(id), bucketKey(id));
+      await this.client.del(bucketKey(id));
       // Last, so a failure half-way leaves the tenant visible and a retry finishes the job.
       return (await this.client.del(tenantKey(id))) > 0;
     });
@@ -133,42 +137,51 @@ export class RedisStore implements StateStore {
   }
 
   async addKey(tenantId: string, record: KeyRecord): Promise<void> {
-    const expiresAtMs = expiryOf(record);
-    await this.run(async () => {
-      // Metadata first: failing in between leaves a listed key that does not work, never an unrevocable working one.
-      await this.client.hset(keysKey(tenantId), record.keyId, JSON.stringify(record));
-      const key = mappingKey(record.hash);
-      if (expiresAtMs === null) await this.client.set(key, tenantId);
-      else await this.client.set(key, tenantId, 'PXAT', expiresAtMs);
-    });
+    await this.run(() => addKeyOn(this.client, tenantId, record));
   }
 
   async listKeys(tenantId: string): Promise<KeyRecord[]> {
-    const all = await this.run(() => this.client.hgetall(keysKey(tenantId)));
-    const now = Date.now();
-    const live: KeyRecord[] = [];
-    const expired: string[] = [];
-    for (const [keyId, json] of Object.entries(all)) {
-      const record = parseKeyRecord(json);
-      if (!record) continue;
-      const expiresAtMs = Date.parse(record.expiresAt ?? '');
-      if (isExpired(Number.isNaN(expiresAtMs) ? null : expiresAtMs, now)) expired.push(keyId);
-      else live.push(record);
-    }
-    // Lazy purge of metadata whose mapping Redis has already expired; a failure here must not fail the read.
-    if (expired.length > 0) await this.client.hdel(keysKey(tenantId), ...expired).catch(() => undefined);
-    return live.sort(byCreatedAt);
+    return this.run(() => listKeysOn(this.client, tenantId));
+  }
+
+  async keyByHash(tenantId: string, hash: string): Promise<KeyRecord | null> {
+    return this.run(() => keyByHashOn(this.client, tenantId, hash));
+  }
+
+  async updateKey(tenantId: string, keyId: string, changes: KeyChanges): Promise<KeyRecord | null> {
+    return this.run(() => updateKeyOn(this.client, tenantId, keyId, changes));
   }
 
   async removeKey(tenantId: string, keyId: string): Promise<KeyRecord | null> {
-    return this.run(async () => {
-      const json = await this.client.hget(keysKey(tenantId), keyId);
-      if (json === null) return null;
-      const record = parseKeyRecord(json);
-      if (record) await this.client.eval(DEL_IF_OWNED, 1, mappingKey(record.hash), tenantId);
-      await this.client.hdel(keysKey(tenantId), keyId);
-      return record;
-    });
+    return this.run(() => removeKeyOn(this.client, tenantId, keyId));
+  }
+
+  async addToken(record: TokenRecord): Promise<void> {
+    await this.run(() => addTokenOn(this.client, record));
+  }
+
+  async tokenByHash(hash: string): Promise<TokenRecord | null> {
+    return this.run(() => tokenByHashOn(this.client, hash));
+  }
+
+  async listTokens(tenantId: string): Promise<TokenRecord[]> {
+    return this.run(() => listTokensOn(this.client, tenantId));
+  }
+
+  async removeToken(tenantId: string, tokenId: string): Promise<TokenRecord | null> {
+    return this.run(() => removeTokenOn(this.client, tenantId, tokenId));
+  }
+
+  async auditHead(): Promise<AuditHead> {
+    return this.run(() => auditHeadOn(this.client));
+  }
+
+  async appendAudit(expected: { seq: number; hash: string }, entryJson: string, hash: string, maxEntries: number): Promise<boolean> {
+    return this.run(() => appendAuditOn(this.client, expected, entryJson, hash, maxEntries));
+  }
+
+  async readAudit(fromSeq: number, count: number): Promise<(string | null)[]> {
+    return this.run(() => readAuditOn(this.client, fromSeq, count));
   }
 
   async publishInvalidation(msg: Invalidation): Promise<void> {
@@ -180,7 +193,25 @@ export class RedisStore implements StateStore {
   }
 
   takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
-    const answer = this.run(() => takeTokenOn(this.client, bucketKey(tenantId), capacity, windowSeconds, cost));
+    const answer = this.run(() => takeTokensOn(this.client, [{ key: bucketKey(tenantId), capacity, windowSeconds }], cost));
+    return within(
+      answer.then((reply) => reply.states[0]),
+      BUCKET_BUDGET_MS,
+      'bucket answer',
+    );
+  }
+
+  takeTokens(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): Promise<BucketPair> {
+    const buckets: BucketAt[] = [{ key: bucketKey(tenantId), capacity: tenant.maxRequests, windowSeconds: tenant.windowSeconds }];
+    if (key !== null) buckets.push({ key: keyBucketKey(tenantId, key.keyId), capacity: key.maxRequests, windowSeconds: key.windowSeconds });
+    const answer = this.run(() => takeTokensOn(this.client, buckets, cost)).then(
+      ({ allowed, retryAfterSeconds, states }): BucketPair => ({
+        allowed,
+        retryAfterSeconds,
+        tenant: states[0],
+        key: key === null ? null : states[1],
+      }),
+    );
     return within(answer, BUCKET_BUDGET_MS, 'bucket answer');
   }
 

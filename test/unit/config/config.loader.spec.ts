@@ -44,6 +44,10 @@ describe('loadConfig', () => {
         trustProxy: false,
         allowUnderscoreHeaders: false,
         shutdownGraceMs: 25000,
+        auditMaxEntries: 100000,
+        adminPort: null,
+        adminHost: '127.0.0.1',
+        metricsToken: null,
       });
     });
 
@@ -581,7 +585,7 @@ describe('.env.example', () => {
 
   it('shows the real defaults for every variable that has one', () => {
     // These lines show an example value instead: they have no default.
-    const examplesOnly = ['CORS_ORIGINS', 'CORS_ALLOWED_HEADERS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'];
+    const examplesOnly = ['CORS_ORIGINS', 'CORS_ALLOWED_HEADERS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES', 'ADMIN_PORT'];
     const shown = Object.fromEntries(entries.filter(([name]) => !examplesOnly.includes(name)));
     expect(loadConfig(shown)).toEqual(loadConfig({}));
   });

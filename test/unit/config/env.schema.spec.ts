@@ -1,3 +1,4 @@
+import { ConfigError, loadConfig } from '../../../src/config/config.loader';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configWarnings, logLevelOf } from '../../../src/config/config.loader';
@@ -64,5 +65,30 @@ describe('logLevelOf', () => {
     expect(logLevelOf({ LOG_LEVEL: 'loud' })).toBe('info');
     expect(logLevelOf({ LOG_LEVEL: '' })).toBe('info');
     expect(logLevelOf({})).toBe('info');
+  });
+});
+
+describe('control-plane listener and metrics token (SPEC §17)', () => {
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig({ ADMIN_TOKEN: 'admin-token-0123456789', ...env });
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems.map((p) => p.variable);
+    }
+  };
+
+  it('reads ADMIN_PORT, ADMIN_HOST and METRICS_TOKEN', () => {
+    const config = loadConfig({ ADMIN_TOKEN: 'admin-token-0123456789', ADMIN_PORT: '9000', ADMIN_HOST: '0.0.0.0', METRICS_TOKEN: 'scrape-token-0123456789' });
+    expect([config.adminPort, config.adminHost, config.metricsToken]).toEqual([9000, '0.0.0.0', 'scrape-token-0123456789']);
+  });
+
+  it('refuses an ADMIN_PORT equal to PORT, a short METRICS_TOKEN, and one equal to ADMIN_TOKEN', () => {
+    expect(problems({ ADMIN_PORT: '3000' })).toEqual(['ADMIN_PORT']);
+    expect(problems({ PORT: '8080', ADMIN_PORT: '8080' })).toEqual(['ADMIN_PORT']);
+    expect(problems({ ADMIN_PORT: 'abc' })).toEqual(['ADMIN_PORT']);
+    expect(problems({ METRICS_TOKEN: 'short' })).toEqual(['METRICS_TOKEN']);
+    expect(problems({ METRICS_TOKEN: 'admin-token-0123456789' })).toEqual(['METRICS_TOKEN']);
+    expect(problems({ ADMIN_PORT: '0' })).toEqual([]);
   });
 });

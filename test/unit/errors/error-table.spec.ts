@@ -52,6 +52,7 @@ const CATEGORIES: Partial<Record<ErrorCode, 'auth' | 'policy'>> = {
   jwks_unavailable: 'auth',
   invalid_admin_token: 'auth',
   tenant_disabled: 'policy',
+  key_disabled: 'policy',
   route_not_allowed: 'policy',
   bad_path: 'policy',
   bad_request: 'policy',
@@ -125,6 +126,9 @@ describe('GatewayError factories', () => {
     ['malformedJson', () => factories.malformedJson('bad'), 'malformed_json'],
     ['adminBodyTooLarge', () => factories.adminBodyTooLarge(), 'payload_too_large'],
     ['keyExists', () => factories.keyExists(), 'key_exists'],
+    ['keyDisabled', () => factories.keyDisabled(), 'key_disabled'],
+    ['tokenNotFound', () => factories.tokenNotFound('tok_1'), 'token_not_found'],
+    ['forbidden', () => factories.forbidden(), 'forbidden'],
     ['internalError', () => factories.internalError(), 'internal_error'],
   ];
 

@@ -1,4 +1,4 @@
-import { validateKeyCreate } from '../../../src/tenants/key.schema';
+import { validateKeyCreate, validateKeyPatch } from '../../../src/tenants/key.schema';
 
 const HASH = 'ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789';
 
@@ -45,5 +45,37 @@ describe('validateKeyCreate', () => {
 
   it.each([[[]], ['key'], [5]])('refuses a body that is not an object: %j', (body) => {
     expect(errorsOf(body)).toEqual([{ path: '', message: 'must be an object' }]);
+  });
+});
+
+describe('key name and limit (SPEC §13)', () => {
+  it('takes a name of 1 to 64 printable characters and a limit of the tenant shape at creation', () => {
+    const rateLimit = { windowSeconds: 60, maxRequests: 10 };
+    expect(validateKeyCreate({ name: 'ci — ☕', rateLimit })).toEqual({ ok: true, value: { name: 'ci — ☕', rateLimit, expiresAt: null } });
+    expect(validateKeyCreate({ name: '☕'.repeat(64) }).ok).toBe(true);
+    for (const name of ['', 'a\nb', '\u0007', '☕'.repeat(65), 3]) {
+      expect(errorsOf({ name })).toEqual([{ path: 'name', message: 'must be 1 to 64 printable characters' }]);
+    }
+    expect(errorsOf({ rateLimit: { windowSeconds: 60 } }).map((e) => e.path)).toEqual(['rateLimit.maxRequests']);
+  });
+});
+
+describe('validateKeyPatch', () => {
+  it('keeps absent fields absent and null as null', () => {
+    expect(validateKeyPatch({})).toEqual({ ok: true, value: {} });
+    expect(validateKeyPatch(undefined)).toEqual({ ok: true, value: {} });
+    expect(validateKeyPatch({ name: null, rateLimit: null, expiresAt: null, disabled: true })).toEqual({
+      ok: true,
+      value: { name: null, rateLimit: null, expiresAt: null, disabled: true },
+    });
+  });
+
+  it('reports every problem, an unknown field with the one it probably meant', () => {
+    const result = validateKeyPatch({ disabld: true, disabled: 'no', expiresAt: '2000-01-01T00:00:00Z', rateLimit: { maxRequests: 0, windowSeconds: 1 } });
+    expect(result.ok).toBe(false);
+    const errors = result.ok ? [] : result.errors;
+    expect(errors.map((e) => e.path).sort()).toEqual(['disabld', 'disabled', 'expiresAt', 'rateLimit.maxRequests']);
+    expect(errors.find((e) => e.path === 'disabld')?.message).toContain('disabled');
+    expect(validateKeyPatch([]).ok).toBe(false);
   });
 });

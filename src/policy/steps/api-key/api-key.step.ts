@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { invalidApiKey, missingApiKey, tenantDisabled, tenantNotFound } from '../../../errors/gateway-error';
+import { invalidApiKey, keyDisabled, missingApiKey, tenantDisabled, tenantNotFound } from '../../../errors/gateway-error';
 import type { ServedTenant } from '../../../tenants/tenant.repository';
-import { TenantResolver } from '../../../tenants/tenant-resolver';
+import { TenantResolver, type ServedKey } from '../../../tenants/tenant-resolver';
 import type { Decision } from '../../decision';
 import type { PolicyStep } from '../../step';
 
-/** Step 2: X-API-Key -> SHA-256 -> tenant (cached); a disabled tenant is a 403. */
+/**
+ * Step 2: X-API-Key -> SHA-256 -> tenant (cached). SPEC §13's order: an unknown or expired key is a
+ * 401, then a disabled tenant a 403, then a suspended key a 403.
+ */
 @Injectable()
 export class ApiKeyStep implements PolicyStep {
   readonly name = 'api_key';
@@ -19,21 +22,24 @@ export class ApiKeyStep implements PolicyStep {
     decision.tenant = tenant;
     decision.tenantId = tenant.id;
     if (tenant.disabled === true) throw tenantDisabled();
+    if (decision.key?.disabled === true) throw keyDisabled();
   }
 
   shows(decision: Decision): Record<string, unknown> {
-    return { tenantId: decision.tenantId, ...(decision.namedTenantId !== undefined && { keyChecked: false }) };
+    if (decision.namedTenantId !== undefined) return { tenantId: decision.tenantId, keyChecked: false };
+    return { tenantId: decision.tenantId, ...keyFields(decision) };
   }
 
   showsRefusal(decision: Decision): Record<string, unknown> {
-    return decision.tenantId === undefined ? {} : { tenantId: decision.tenantId };
+    return decision.tenantId === undefined ? {} : { tenantId: decision.tenantId, ...keyFields(decision) };
   }
 
   private async byKey(decision: Decision): Promise<ServedTenant> {
     const apiKey = decision.headers['x-api-key'];
     if (typeof apiKey !== 'string' || apiKey === '') throw missingApiKey();
-    const served = await this.resolver.resolveApiKey(apiKey);
+    const served: ServedKey | null = await this.resolver.resolveApiKey(apiKey);
     if (served === null) throw invalidApiKey();
+    decision.key = served.key;
     return served;
   }
 
@@ -43,4 +49,11 @@ export class ApiKeyStep implements PolicyStep {
     if (served === null) throw tenantNotFound(tenantId);
     return served;
   }
+}
+
+/** Explain shows which key answered and whether it is suspended (never the key or its hash). */
+function keyFields(decision: Decision): Record<string, unknown> {
+  const key = decision.key;
+  if (key === undefined) return {};
+  return key === null ? { keyId: null } : { keyId: key.keyId, keyDisabled: key.disabled };
 }

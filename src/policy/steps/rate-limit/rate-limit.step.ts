@@ -4,7 +4,8 @@ import type { PolicyStep, StepMode } from '../../step';
 import { denialOf, RateLimiter, type RateLimitDecision } from './rate-limiter';
 
 /**
- * Step 5: one token from the tenant's bucket (one store round trip); `peek` only looks. The decision
+ * Step 5: one token from the tenant's bucket, and from the key's own when it has a limit (SPEC §13;
+ * one store round trip for both); `peek` only looks. The decision
  * is kept on the request, whose RateLimit-* headers then go on every later answer: the proxied
  * response, a 429, a 413 or a 502.
  */
@@ -16,7 +17,8 @@ export class RateLimitStep implements PolicyStep {
 
   async run(decision: Decision, mode: StepMode): Promise<void> {
     const tenant = decision.tenant!;
-    const level = await (mode === 'take' ? this.limiter.take(tenant) : this.limiter.peek(tenant));
+    const key = decision.key ?? null;
+    const level = await (mode === 'take' ? this.limiter.take(tenant, key) : this.limiter.peek(tenant, key));
     decision.rateLimit = level;
     const denial = denialOf(level);
     if (denial !== null) throw denial;
@@ -38,7 +40,7 @@ export class RateLimitStep implements PolicyStep {
    */
   afterRefusal(decision: Decision): Promise<void> | undefined {
     if (decision.tenant === undefined || decision.rateLimit !== undefined) return undefined;
-    return this.limiter.peekOrLimit(decision.tenant).then((level) => {
+    return this.limiter.peekOrLimit(decision.tenant, decision.key ?? null).then((level) => {
       decision.rateLimit = level;
     });
   }
@@ -50,5 +52,7 @@ function levelFields(level: RateLimitDecision): Record<string, unknown> {
     remaining: level.remaining,
     resetSeconds: level.resetSeconds,
     ...(level.storeFailed && { storeAnswered: false }),
+    // SPEC §13: with a key limit of its own, both buckets, and which one the headers describe.
+    ...(level.levels !== null && { bucket: level.bucket, tenantBucket: level.levels.tenant, keyBucket: level.levels.key }),
   };
 }

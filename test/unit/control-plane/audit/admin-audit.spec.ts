@@ -1,4 +1,6 @@
 import { AdminAudit, type Actor } from '../../../../src/control-plane/audit/admin-audit';
+import { AuditLog } from '../../../../src/control-plane/audit/audit-log';
+import { MemoryStore } from '../../../../src/store/memory/memory.store';
 import { GatewayError } from '../../../../src/errors/gateway-error';
 import { Metrics } from '../../../../src/observability/metrics';
 import { StoreUnavailableError } from '../../../../src/store/store.port';
@@ -7,13 +9,13 @@ import { capturedLogger } from '../../../support/captured-logger';
 function setup() {
   const { logger, lines } = capturedLogger();
   const metrics = new Metrics();
-  const audit = new AdminAudit(logger, metrics);
+  const audit = new AdminAudit(logger, metrics, new AuditLog(new MemoryStore(), { auditMaxEntries: 100 }));
   const count = async (action: string): Promise<number> =>
     (await metrics.controlMutations.get()).values.find((v) => v.labels.action === action)?.value ?? 0;
   return { lines, audit, count };
 }
 
-const actor: Actor = { requestId: 'req-1', ip: '127.0.0.1' };
+const actor: Actor = { actor: 'operator', requestId: 'req-1', ip: '127.0.0.1' };
 
 describe('AdminAudit', () => {
   it('writes one admin line for a success and counts it', async () => {
@@ -26,6 +28,8 @@ describe('AdminAudit', () => {
         action: 'tenant_delete',
         tenantId: 'acme',
         outcome: 'success',
+        seq: 1,
+        actor: 'operator',
         ip: '127.0.0.1',
         requestId: 'req-1',
       }),
@@ -40,9 +44,9 @@ describe('AdminAudit', () => {
       action: r.created ? 'tenant_create' : 'tenant_update',
     }));
     await audit.record(actor, { action: 'key_create', tenantId: 'acme' }, async () => ({ keyId: 'key_0123' }), (r) => ({ keyId: r.keyId }));
-    expect(lines.map((l) => [l.action, l.keyId])).toEqual([
-      ['tenant_create', undefined],
-      ['key_create', 'key_0123'],
+    expect(lines.map((l) => [l.action, l.keyId, l.seq])).toEqual([
+      ['tenant_create', undefined, 1],
+      ['key_create', 'key_0123', 2],
     ]);
     expect([await count('tenant_create'), await count('tenant_update'), await count('key_create')]).toEqual([1, 0, 1]);
   });

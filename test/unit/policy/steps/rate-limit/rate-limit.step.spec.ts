@@ -61,7 +61,16 @@ describe('RateLimitStep', () => {
 
   it('after a refusal, leaves alone a level the bucket already decided, and a request with no tenant', () => {
     const decided = decision();
-    decided.rateLimit = { allowed: false, limit: 2, remaining: 0, resetSeconds: 60, retryAfterSeconds: 30, storeFailed: false };
+    decided.rateLimit = {
+      allowed: false,
+      limit: 2,
+      remaining: 0,
+      resetSeconds: 60,
+      retryAfterSeconds: 30,
+      storeFailed: false,
+      bucket: 'tenant',
+      levels: null,
+    };
     expect(step.afterRefusal(decided)).toBeUndefined();
     expect(step.afterRefusal(decisionFor())).toBeUndefined();
   });
@@ -71,5 +80,24 @@ describe('RateLimitStep', () => {
     const d = decision();
     await gatewayErrorOf(() => step.run(d, 'peek'));
     expect(step.showsRefusal(d)).toEqual({ limit: 2, remaining: 0, resetSeconds: 60, retryAfterSeconds: 30 });
+  });
+
+  it("takes from the key's own bucket too and shows both to explain", async () => {
+    const d = decision();
+    d.key = { keyId: 'key_1', disabled: false, rateLimit: { windowSeconds: 60, maxRequests: 1 } };
+    await step.run(d, 'take');
+    const again = decision();
+    again.key = d.key;
+    const err = await gatewayErrorOf(() => step.run(again, 'take'));
+    expect(err.code).toBe('rate_limited');
+    expect(step.showsRefusal(again)).toEqual({
+      limit: 1,
+      remaining: 0,
+      resetSeconds: 60,
+      retryAfterSeconds: 60,
+      bucket: 'key',
+      tenantBucket: { limit: 2, remaining: 1, resetSeconds: 30 },
+      keyBucket: { limit: 1, remaining: 0, resetSeconds: 60 },
+    });
   });
 });

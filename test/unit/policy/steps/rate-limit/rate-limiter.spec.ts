@@ -3,7 +3,7 @@ import { Metrics } from '../../../../../src/observability/metrics';
 import { applyRateLimitHeaders } from '../../../../../src/policy/steps/rate-limit/rate-limit-headers';
 import { denialOf, RateLimiter } from '../../../../../src/policy/steps/rate-limit/rate-limiter';
 import { MemoryStore } from '../../../../../src/store/memory/memory.store';
-import { BUCKET_BUDGET_MS, StoreUnavailableError, type BucketState, type StateStore } from '../../../../../src/store/store.port';
+import { BUCKET_BUDGET_MS, StoreUnavailableError, type BucketPair, type StateStore } from '../../../../../src/store/store.port';
 import { within } from '../../../../../src/store/within';
 import type { Tenant } from '../../../../../src/tenants/tenant.model';
 
@@ -14,10 +14,10 @@ const tenant = (rateLimit?: Tenant['rateLimit']): Tenant => ({
   ...(rateLimit && { rateLimit }),
 });
 
-/** The embedded store, with takeToken replaced: for the store failures a real store cannot be made to have on cue. */
-function storeWhoseBucket(takeToken: () => Promise<BucketState>): StateStore {
+/** The embedded store, with takeTokens replaced: for the store failures a real store cannot be made to have on cue. */
+function storeWhoseBucket(takeTokens: () => Promise<BucketPair>): StateStore {
   const store = new MemoryStore();
-  store.takeToken = takeToken;
+  store.takeTokens = takeTokens;
   return store;
 }
 
@@ -44,6 +44,8 @@ describe('RateLimiter', () => {
       resetSeconds: 1,
       retryAfterSeconds: 0,
       storeFailed: false,
+      bucket: 'tenant',
+      levels: null,
     });
   });
 
@@ -59,11 +61,71 @@ describe('RateLimiter', () => {
     expect(denial).toMatchObject({ status: 429, code: 'rate_limited', headers: { 'Retry-After': '1800' } });
   });
 
+  describe('a key with a limit of its own (SPEC §13)', () => {
+    const key = (maxRequests: number, windowSeconds = 60) => ({ keyId: `key_${Math.random().toString(36).slice(2)}`, disabled: false, rateLimit: { windowSeconds, maxRequests } });
+
+    it('takes from both buckets and reports the one with fewer tokens left, the key on a tie', async () => {
+      const { limiter: rl } = limiter(new MemoryStore());
+      const t = tenant({ windowSeconds: 60, maxRequests: 6 });
+      const k = key(3);
+      await expect(rl.take(t, k)).resolves.toMatchObject({
+        allowed: true,
+        bucket: 'key',
+        limit: 3,
+        remaining: 2,
+        levels: { tenant: { limit: 6, remaining: 5 }, key: { limit: 3, remaining: 2 } },
+      });
+      // Another key of the same tenant drains the tenant's bucket below this key's level.
+      const big = key(100);
+      for (let i = 0; i < 4; i++) await rl.take(t, big);
+      await expect(rl.peek(t, k)).resolves.toMatchObject({ bucket: 'tenant', limit: 6, remaining: 1 });
+      const tie = tenant({ windowSeconds: 60, maxRequests: 3 });
+      await expect(rl.take(tie, key(3))).resolves.toMatchObject({ bucket: 'key', remaining: 2 });
+    });
+
+    it("refuses when the key's bucket is empty, taking nothing from the tenant's", async () => {
+      const { limiter: rl } = limiter(new MemoryStore());
+      const t = tenant({ windowSeconds: 60, maxRequests: 10 });
+      const k = key(1, 120);
+      await rl.take(t, k);
+      const refused = await rl.take(t, k);
+      expect(refused).toMatchObject({ allowed: false, bucket: 'key', remaining: 0, retryAfterSeconds: 120 });
+      expect(denialOf(refused)).toMatchObject({ code: 'rate_limited', headers: { 'Retry-After': '120' } });
+      expect(denialOf(refused)?.detail).toContain('API key');
+      await expect(rl.peek(t)).resolves.toMatchObject({ remaining: 9 });
+    });
+
+    it('waits until both admit: Retry-After is the longer of the two waits', async () => {
+      const { limiter: rl } = limiter(new MemoryStore());
+      const t = tenant({ windowSeconds: 30, maxRequests: 1 });
+      const k = key(1, 90);
+      await rl.take(t, k);
+      await expect(rl.take(t, k)).resolves.toMatchObject({ allowed: false, retryAfterSeconds: 90 });
+      const other = key(5);
+      // Only the tenant's bucket is empty for this key: its wait is the tenant's.
+      await expect(rl.take(t, other)).resolves.toMatchObject({ allowed: false, retryAfterSeconds: 30, bucket: 'tenant' });
+    });
+
+    it('reports the key limit alone when the store cannot answer', async () => {
+      const { limiter: rl } = limiter(storeWhoseBucket(unavailable), 'open');
+      await expect(rl.take(tenant(), key(4))).resolves.toMatchObject({ allowed: true, limit: 4, remaining: null, bucket: 'key' });
+    });
+  });
+
   it('open mode admits when the store is unavailable and counts each take', async () => {
     const { limiter: rl, metrics } = limiter(storeWhoseBucket(unavailable), 'open');
     const t = tenant({ windowSeconds: 60, maxRequests: 7 });
     const decision = await rl.take(t);
-    expect(decision).toEqual({ allowed: true, limit: 7, remaining: null, resetSeconds: null, retryAfterSeconds: 0, storeFailed: true });
+    expect(decision).toEqual({
+      allowed: true,
+      limit: 7,
+      remaining: null,
+      resetSeconds: null,
+      retryAfterSeconds: 0,
+      storeFailed: true,
+      bucket: 'tenant',
+      levels: null,
+    });
     expect(denialOf(decision)).toBeNull();
     await rl.take(t);
     await rl.peek(t);
@@ -86,7 +148,7 @@ describe('RateLimiter', () => {
   describe('a store that does not answer', () => {
     afterEach(() => jest.useRealTimers());
     // A hung store, as the port bounds it: StoreUnavailableError once its budget has passed.
-    const hanging = () => within(new Promise<BucketState>(() => undefined), BUCKET_BUDGET_MS, 'bucket answer');
+    const hanging = () => within(new Promise<BucketPair>(() => undefined), BUCKET_BUDGET_MS, 'bucket answer');
 
     it('counts as unavailable after the budget: open admits', async () => {
       jest.useFakeTimers();
@@ -133,12 +195,12 @@ function rateLimitHeaders(decision: Parameters<typeof applyRateLimitHeaders>[1])
 
 describe('applyRateLimitHeaders', () => {
   it('reports limit, remaining and seconds until full', () => {
-    const decision = { allowed: true, limit: 50, remaining: 12, resetSeconds: 30, retryAfterSeconds: 0, storeFailed: false };
+    const decision = { allowed: true, limit: 50, remaining: 12, resetSeconds: 30, retryAfterSeconds: 0, storeFailed: false, bucket: 'tenant' as const, levels: null };
     expect(rateLimitHeaders(decision)).toEqual({ 'RateLimit-Limit': '50', 'RateLimit-Remaining': '12', 'RateLimit-Reset': '30' });
   });
 
   it('reports only the limit when the level is unknown', () => {
-    const decision = { allowed: true, limit: 50, remaining: null, resetSeconds: null, retryAfterSeconds: 0, storeFailed: true };
+    const decision = { allowed: true, limit: 50, remaining: null, resetSeconds: null, retryAfterSeconds: 0, storeFailed: true, bucket: 'tenant' as const, levels: null };
     expect(rateLimitHeaders(decision)).toEqual({ 'RateLimit-Limit': '50' });
   });
 });
