@@ -34,3 +34,28 @@ export type KeyCreateRequest = z.output<typeof KeyCreateSchema>;
 export function validateKeyCreate(body: unknown): Validated<KeyCreateRequest> {
   return validate(KeyCreateSchema, body ?? {});
 }
+
+const instant = () => z.string().meta({ format: 'date-time' });
+
+/** SPEC §6: what the admin API shows of a key; never the key or its full hash. */
+export const KeyMetadataSchema = z
+  .strictObject({
+    keyId: z.string(),
+    createdAt: instant(),
+    expiresAt: instant().nullable().meta({ description: 'When the key stops working; null: never.' }),
+    fingerprint: z
+      .string()
+      .regex(/^[0-9a-f]{4}$/)
+      .meta({ description: 'The last 4 hex characters of the SHA-256 of the key: enough to tell keys apart, useless to an attacker.' }),
+  })
+  .meta({ description: 'A key of a tenant, by its metadata.' });
+
+/** The answer to a create: the metadata, and the key itself when the gateway generated it (the only time it is shown). */
+export const CreatedKeySchema = KeyMetadataSchema.extend({
+  apiKey: z.string().optional().meta({ description: 'The new key, shown this once; absent when the key was registered by its sha256.' }),
+}).meta({ description: 'A key just created.' });
+
+export const KeyListSchema = z.strictObject({ keys: z.array(KeyMetadataSchema) });
+
+export type KeyView = z.output<typeof KeyMetadataSchema>;
+export type CreatedKey = z.output<typeof CreatedKeySchema>;

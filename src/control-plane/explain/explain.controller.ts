@@ -1,7 +1,8 @@
 import { Body, Controller, HttpCode, Inject, Post, UseGuards } from '@nestjs/common';
 import { AdminGuard } from '../admin-auth/admin.guard';
 import { parseExplainRequest } from './explain-request';
-import { ExplainService, type Explanation } from './explain.service';
+import { ExplainService } from './explain.service';
+import type { Explanation } from './explanation.schema';
 
 /** POST /admin/explain (SPEC §6.1): the data plane's decision for a described request, step by step. */
 @Controller('admin/explain')

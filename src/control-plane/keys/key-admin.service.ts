@@ -3,21 +3,8 @@ import { invalidRequest, keyExists, keyNotFound } from '../../errors/gateway-err
 import { STATE_STORE, type KeyRecord, type StateStore } from '../../store/store.port';
 import { generateApiKey, generateKeyId, hashApiKey } from '../../tenants/api-key';
 import { CacheInvalidator } from '../../tenants/cache-invalidator';
-import { validateKeyCreate, type KeyCreateRequest } from '../../tenants/key.schema';
+import { validateKeyCreate, type CreatedKey, type KeyCreateRequest, type KeyView } from '../../tenants/key.schema';
 import { TenantAdminService } from '../tenants/tenant-admin.service';
-
-export interface KeyView {
-  keyId: string;
-  createdAt: string;
-  expiresAt: string | null;
-  /** Last 4 hex chars of the key's SHA-256: enough to tell keys apart, useless to an attacker. */
-  fingerprint: string;
-}
-
-export interface CreatedKey extends KeyView {
-  /** The key itself: present only when the gateway generated it, and only in this response. */
-  apiKey?: string;
-}
 
 function view(record: KeyRecord): KeyView {
   return {

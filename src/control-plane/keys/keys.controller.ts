@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Req, UseG
 import type { Request } from 'express';
 import { AdminGuard } from '../admin-auth/admin.guard';
 import { actorOf, AdminAudit } from '../audit/admin-audit';
-import { KeyAdminService, type CreatedKey, type KeyView } from './key-admin.service';
+import type { CreatedKey, KeyView } from '../../tenants/key.schema';
+import { KeyAdminService } from './key-admin.service';
 
 @Controller('admin/tenants/:id/keys')
 @UseGuards(AdminGuard)
