@@ -23,6 +23,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   http: CORE,
   'data-plane': [...CORE, 'http'],
   'control-plane': [...CORE, 'http'],
+  // The admin CLI is a client of the admin API: it shares only the schemas and types of the core.
+  cli: ['errors', 'config', 'tenants'],
 };
 
 const MAX_LINES = 300;
