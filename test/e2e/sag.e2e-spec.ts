@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -183,12 +183,15 @@ describe.each(STORES)('sag against the built gateway on %s', (store, runnable) =
 });
 
 describe('the sag bin', () => {
-  it('is the built CLI, a node script: package.json bin, built by npm run build and by npm ci (prepare)', () => {
+  it('is the built CLI, an executable node script, built by npm run build, which npm ci (prepare) and npm test run', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(pkg.bin).toEqual({ sag: 'dist/cli/sag.js' });
     expect(resolve(ROOT, pkg.bin.sag)).toBe(SAG);
     expect(readFileSync(SAG, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
-    expect(pkg.scripts.prepare).toBe('nest build');
+    // npx runs the bin itself: a rebuilt file must stay executable, so every build goes through npm run build.
+    expect((statSync(SAG).mode & 0o111).toString(8)).toBe('111');
+    expect(pkg.scripts.prepare).toBe('npm run build');
+    expect(pkg.scripts.pretest).toContain('npm run build');
   });
 });
 

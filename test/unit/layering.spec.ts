@@ -25,6 +25,8 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   'control-plane': [...CORE, 'http'],
   // The admin CLI is a client of the admin API: it shares only the schemas and types of the core.
   cli: ['errors', 'config', 'tenants'],
+  // npm run demo: a client of the built gateway, like any other.
+  demo: [],
 };
 
 const MAX_LINES = 300;
