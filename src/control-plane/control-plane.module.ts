@@ -10,6 +10,7 @@ import { HealthController } from './health/health.controller';
 import { KeyAdminService } from './keys/key-admin.service';
 import { KeysController } from './keys/keys.controller';
 import { MetricsController } from './metrics/metrics.controller';
+import { OpenApiController } from './openapi/openapi.controller';
 import { RoutesController } from './routes/routes.controller';
 import { TenantAdminService } from './tenants/tenant-admin.service';
 import { TenantsController } from './tenants/tenants.controller';
@@ -18,7 +19,17 @@ import { TokensController } from './tokens/tokens.controller';
 
 /** /admin/*, /metrics, /healthz, /readyz. Depends on the core only, never on the data plane. */
 @Module({
-  controllers: [HealthController, TenantsController, KeysController, TokensController, RoutesController, MetricsController, ExplainController, AuditController],
+  controllers: [
+    HealthController,
+    TenantsController,
+    KeysController,
+    TokensController,
+    RoutesController,
+    MetricsController,
+    ExplainController,
+    AuditController,
+    OpenApiController,
+  ],
   providers: [AdminAuthenticator, AdminGuard, AdminAudit, AuditLog, TenantAdminService, KeyAdminService, TokenAdminService, ExplainService],
 })
 export class ControlPlaneModule {}

@@ -10,15 +10,9 @@ export const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = Object.freeze(
 );
 
 /** `control_mutations_total{action}` values (SPEC §8, §13). */
-export type MutationAction =
-  | 'tenant_create'
-  | 'tenant_update'
-  | 'tenant_delete'
-  | 'key_create'
-  | 'key_update'
-  | 'key_revoke'
-  | 'token_create'
-  | 'token_revoke';
+export const MUTATION_ACTIONS = ['tenant_create', 'tenant_update', 'tenant_delete', 'key_create', 'key_update', 'key_revoke', 'token_create', 'token_revoke'] as const;
+
+export type MutationAction = (typeof MUTATION_ACTIONS)[number];
 
 /**
  * Every metric of SPEC §8, with exactly its name, type and label names, in one registry per app

@@ -81,6 +81,60 @@ export const TokenCreateSchema = strictObject(
 
 export type TokenCreateRequest = z.output<typeof TokenCreateSchema>;
 
+/** SPEC §12: what the admin API shows of a tenant-scoped token; never the token or its hash. */
+export const TokenMetadataSchema = z
+  .strictObject({
+    tokenId: z.string(),
+    role: z.enum(['admin', 'viewer']),
+    name: z.string().nullable(),
+    createdAt: z.string().meta({ format: 'date-time' }),
+    expiresAt: z.string().meta({ format: 'date-time' }).nullable().meta({ description: 'When the token stops working; null: never.' }),
+    expired: z.boolean().meta({ description: 'expiresAt has passed: the token answers 401 and stays listed until revoked.' }),
+  })
+  .meta({ description: "A tenant-scoped admin token, by its metadata." });
+
+/** The answer to a create: the metadata and the token itself, shown this once. */
+export const CreatedTokenSchema = TokenMetadataSchema.extend({
+  token: z.string().meta({ description: 'The new token (sat_...), shown this once; the gateway keeps only its SHA-256.' }),
+}).meta({ description: 'A token just issued.' });
+
+export const TokenListSchema = z.strictObject({ tokens: z.array(TokenMetadataSchema) });
+
+export type TokenView = z.output<typeof TokenMetadataSchema>;
+export type CreatedToken = z.output<typeof CreatedTokenSchema>;
+
 export function validateTokenCreate(body: unknown): Validated<TokenCreateRequest> {
   return validate(TokenCreateSchema, body ?? {});
 }
+
+const instant = () => z.string().meta({ format: 'date-time' });
+
+/** SPEC §6: what the admin API shows of a key; never the key or its full hash. */
+export const KeyMetadataSchema = z
+  .strictObject({
+    keyId: z.string(),
+    name: z.string().nullable().meta({ description: 'The key\'s label; null: none.' }),
+    createdAt: instant(),
+    expiresAt: instant().nullable().meta({ description: 'When the key stops working; null: never.' }),
+    expired: z.boolean().meta({ description: 'expiresAt has passed; the key stays listed until revoked.' }),
+    disabled: z.boolean().meta({ description: 'Suspended: requests with it answer 403 key_disabled.' }),
+    rateLimit: z
+      .strictObject({ windowSeconds: z.number().int(), maxRequests: z.number().int() })
+      .nullable()
+      .meta({ description: 'The key\'s own limit, taken beside the tenant\'s; null: none.' }),
+    fingerprint: z
+      .string()
+      .regex(/^[0-9a-f]{4}$/)
+      .meta({ description: 'The last 4 hex characters of the SHA-256 of the key: enough to tell keys apart, useless to an attacker.' }),
+  })
+  .meta({ description: 'A key of a tenant, by its metadata.' });
+
+/** The answer to a create: the metadata, and the key itself when the gateway generated it (the only time it is shown). */
+export const CreatedKeySchema = KeyMetadataSchema.extend({
+  apiKey: z.string().optional().meta({ description: 'The new key, shown this once; absent when the key was registered by its sha256.' }),
+}).meta({ description: 'A key just created.' });
+
+export const KeyListSchema = z.strictObject({ keys: z.array(KeyMetadataSchema) });
+
+export type KeyView = z.output<typeof KeyMetadataSchema>;
+export type CreatedKey = z.output<typeof CreatedKeySchema>;

@@ -98,6 +98,7 @@ const spareTenant = async (who: Who): Promise<string> => {
 const CASES: Case[] = [
   { route: 'GET /admin/health', method: 'GET', path: () => '/admin/health', expect: { operator: 200, admin: 403, viewer: 403, other: 403 } },
   { route: 'GET /admin/routes', method: 'GET', path: () => '/admin/routes', expect: { operator: 200, admin: 200, viewer: 200, other: 200 } },
+  { route: 'GET /admin/openapi.json', method: 'GET', path: () => '/admin/openapi.json', expect: { operator: 200, admin: 200, viewer: 200, other: 200 } },
   { route: 'GET /admin/tenants', method: 'GET', path: () => '/admin/tenants', expect: { operator: 200, admin: 200, viewer: 200, other: 200 } },
   {
     route: 'POST /admin/tenants',

@@ -23,6 +23,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   http: CORE,
   'data-plane': [...CORE, 'http'],
   'control-plane': [...CORE, 'http'],
+  // The admin CLI is a client of the admin API: it shares only the schemas and types of the core.
+  cli: ['errors', 'config', 'tenants'],
+  // npm run demo: a client of the built gateway, like any other.
+  demo: [],
 };
 
 const MAX_LINES = 300;

@@ -25,6 +25,7 @@ export const ADMIN_RIGHTS = {
   'POST /admin/explain': ['viewer', 'admin'],
   'GET /admin/audit': ['viewer', 'admin'],
   'GET /admin/audit/verify': [],
+  'GET /admin/openapi.json': ['viewer', 'admin'],
   'GET /metrics': [],
 } as const satisfies Record<string, readonly ('admin' | 'viewer')[]>;
 

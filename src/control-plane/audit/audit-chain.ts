@@ -1,18 +1,9 @@
 import { hash } from 'node:crypto';
-import type { MutationAction } from '../../observability/metrics';
+import type * as z from 'zod';
+import type { AuditEntrySchema } from './audit-entry.schema';
 
-/** One audit entry (SPEC §14), its fields in the order they are hashed. */
-export interface AuditEntry {
-  seq: number;
-  time: string;
-  actor: string;
-  action: MutationAction;
-  tenantId: string | null;
-  target: string | null;
-  requestId: string;
-  prevHash: string;
-  hash: string;
-}
+/** One audit entry (SPEC §14), declared once in audit-entry.schema.ts. */
+export type AuditEntry = z.output<typeof AuditEntrySchema>;
 
 export type UnhashedEntry = Omit<AuditEntry, 'hash'>;
 

@@ -1,16 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../config/config.types';
 import { STATE_STORE, type StateStore } from '../../store/store.port';
+import type { VerifyAnswer } from './audit-entry.schema';
 import { ChainVerifier, entryHash, parseEntry, type AuditEntry, type UnhashedEntry } from './audit-chain';
 
 /** Entries read per store call when verifying or listing. */
 const PAGE = 500;
 /** Compare-and-append attempts before giving up: each failure means another replica appended meanwhile. */
 const APPEND_ATTEMPTS = 50;
-
-export type VerifyAnswer =
-  | { ok: true; entries: number; firstSeq: number | null; lastSeq: number | null; head: string }
-  | { ok: false; firstBadSeq: number; reason: string };
 
 /**
  * The tamper-evident audit log (SPEC §14), kept in the store. The gateway computes each entry's hash

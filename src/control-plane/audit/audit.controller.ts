@@ -6,7 +6,8 @@ import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
 import { principalOf, scopeOf } from '../admin-auth/principal';
 import type { AuditEntry } from './audit-chain';
-import { AuditLog, type VerifyAnswer } from './audit-log';
+import type { VerifyAnswer } from './audit-entry.schema';
+import { AuditLog } from './audit-log';
 
 const MAX_LIMIT = 1000;
 const DEFAULT_LIMIT = 100;

@@ -11,7 +11,7 @@ const METHOD_MESSAGE = 'must be an HTTP method such as "GET"';
 const PATH_MESSAGE = `must be a string starting with "/" of at most ${MAX_PATH} characters`;
 
 /** A request to explain (SPEC §6.1): whose, which method, which path after /api, with which headers. */
-const ExplainRequestSchema = strictObject(
+export const ExplainRequestSchema = strictObject(
   {
     /** Exactly one of apiKey / tenantId. The key arrives as a header on the data plane, so it is read as one: trimmed. */
     apiKey: z

@@ -4,7 +4,8 @@ import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
 import { principalOf, scopeOf } from '../admin-auth/principal';
 import { parseExplainRequest } from './explain-request';
-import { ExplainService, type Explanation } from './explain.service';
+import { ExplainService } from './explain.service';
+import type { Explanation } from './explanation.schema';
 
 /** POST /admin/explain (SPEC §6.1): the data plane's decision for a described request, step by step. */
 @Controller('admin/explain')

@@ -9,19 +9,7 @@ import { requestRefusal } from '../../policy/request-refusal';
 import { upstreamPrefix } from '../../policy/upstream-url';
 import type { Tenant } from '../../tenants/tenant.model';
 import type { ExplainRequest } from './explain-request';
-
-export type ExplainStep = { step: string; ok: boolean } & Record<string, unknown>;
-
-/** The answer of POST /admin/explain (SPEC §6.1). */
-export interface Explanation {
-  decision: 'allow' | 'deny';
-  /** 200 when the request would be proxied (the upstream then answers), else the gateway's own status. */
-  status: number;
-  code: string | null;
-  steps: ExplainStep[];
-  /** Where the request would go, once the tenant and path are known. */
-  upstreamUrl?: string;
-}
+import type { Explanation, ExplainStep } from './explanation.schema';
 
 /**
  * Naming a tenant that does not exist is a mistake in the question (404), not a decision the data

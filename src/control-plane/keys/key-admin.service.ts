@@ -1,30 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { invalidRequest, keyExists, keyNotFound } from '../../errors/gateway-error';
-import { STATE_STORE, type BucketLimit, type KeyRecord, type StateStore } from '../../store/store.port';
+import { STATE_STORE, type KeyRecord, type StateStore } from '../../store/store.port';
 import { generateApiKey, generateKeyId, hashApiKey } from '../../tenants/api-key';
 import { CacheInvalidator } from '../../tenants/cache-invalidator';
-import { validateKeyCreate, validateKeyPatch, type KeyCreateRequest } from '../../tenants/key.schema';
+import { validateKeyCreate, validateKeyPatch, type CreatedKey, type KeyCreateRequest, type KeyView } from '../../tenants/key.schema';
 import { TenantAdminService } from '../tenants/tenant-admin.service';
-
-export interface KeyView {
-  keyId: string;
-  name: string | null;
-  createdAt: string;
-  expiresAt: string | null;
-  /** SPEC §17: an expired key stays listed until revoked. */
-  expired: boolean;
-  /** SPEC §13: suspended (403 key_disabled) without being deleted. */
-  disabled: boolean;
-  /** The key's own limit, taken beside the tenant's; null when it has none. */
-  rateLimit: BucketLimit | null;
-  /** Last 4 hex chars of the key's SHA-256: enough to tell keys apart, useless to an attacker. */
-  fingerprint: string;
-}
-
-export interface CreatedKey extends KeyView {
-  /** The key itself: present only when the gateway generated it, and only in this response. */
-  apiKey?: string;
-}
 
 function view(record: KeyRecord, now = Date.now()): KeyView {
   const expiresAtMs = record.expiresAt === null ? NaN : Date.parse(record.expiresAt);

@@ -3,7 +3,8 @@ import type { Request } from 'express';
 import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
 import { actorOf, AdminAudit } from '../audit/admin-audit';
-import { KeyAdminService, type CreatedKey, type KeyView } from './key-admin.service';
+import type { CreatedKey, KeyView } from '../../tenants/key.schema';
+import { KeyAdminService } from './key-admin.service';
 
 @Controller('admin/tenants/:id/keys')
 @UseGuards(AdminGuard)

@@ -2,23 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { invalidRequest, tokenNotFound } from '../../errors/gateway-error';
 import { STATE_STORE, type StateStore, type TokenRecord } from '../../store/store.port';
 import { generateAdminToken, generateTokenId, hashApiKey } from '../../tenants/api-key';
-import { validateTokenCreate } from '../../tenants/key.schema';
+import { validateTokenCreate, type CreatedToken, type TokenView } from '../../tenants/key.schema';
 import { TenantAdminService } from '../tenants/tenant-admin.service';
-
-export interface TokenView {
-  tokenId: string;
-  role: 'admin' | 'viewer';
-  name: string | null;
-  createdAt: string;
-  expiresAt: string | null;
-  /** An expired token answers 401 and stays listed until revoked. */
-  expired: boolean;
-}
-
-export interface CreatedToken extends TokenView {
-  /** The token itself: only in the create response. */
-  token: string;
-}
 
 function view(record: TokenRecord, now = Date.now()): TokenView {
   const expiresAtMs = record.expiresAt === null ? NaN : Date.parse(record.expiresAt);

@@ -3,7 +3,8 @@ import type { Request } from 'express';
 import { AdminRoute } from '../admin-auth/admin-rights';
 import { AdminGuard } from '../admin-auth/admin.guard';
 import { actorOf, AdminAudit } from '../audit/admin-audit';
-import { TokenAdminService, type CreatedToken, type TokenView } from './token-admin.service';
+import type { CreatedToken, TokenView } from '../../tenants/key.schema';
+import { TokenAdminService } from './token-admin.service';
 
 /** SPEC §12: the operator issues and revokes a tenant's admin tokens; that tenant's `admin` tokens may list them. */
 @Controller('admin/tenants/:id/tokens')

@@ -73,7 +73,7 @@ describe('AdminGuard', () => {
 });
 
 describe('ADMIN_RIGHTS (SPEC §12)', () => {
-  const viewer = ['GET /admin/tenants/:id', 'GET /admin/tenants/:id/keys', 'GET /admin/routes', 'GET /admin/tenants', 'POST /admin/explain', 'GET /admin/audit'];
+  const viewer = ['GET /admin/tenants/:id', 'GET /admin/tenants/:id/keys', 'GET /admin/routes', 'GET /admin/tenants', 'POST /admin/explain', 'GET /admin/audit', 'GET /admin/openapi.json'];
   const admin = [...viewer, 'POST /admin/tenants/:id/keys', 'PATCH /admin/tenants/:id/keys/:keyId', 'DELETE /admin/tenants/:id/keys/:keyId', 'GET /admin/tenants/:id/tokens'];
 
   it.each(Object.keys(ADMIN_RIGHTS) as AdminRouteKey[])('%s: viewer, admin, metrics token as SPEC §12 and §17 list', (route) => {
