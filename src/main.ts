@@ -26,7 +26,7 @@ async function serve(config: Readonly<GatewayConfig>, logger: Logger, exit: (cod
     stopping = true;
     logger.info({ category: 'system', signal }, 'signal received');
     if (running.app === undefined) return exit(0);
-    drainAndClose(running.app, config.shutdownGraceMs, logger)
+    drainAndClose(running.app, { delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, logger)
       .then(() => {
         logger.info({ category: 'system' }, 'gateway stopped');
         exit(0);

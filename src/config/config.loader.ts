@@ -96,6 +96,7 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     jwksAllowHttp: v.JWKS_ALLOW_HTTP,
     trustProxy: v.TRUST_PROXY,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: v.SHUTDOWN_DELAY_MS,
   };
 }
 

@@ -55,7 +55,8 @@ export const ENV_VARIABLES = {
   JWT_CACHE_SIZE: variable(integer(0, 10_000_000), 10_000, 'verified-token cache entries; 0 turns the cache off'),
   JWKS_ALLOW_HTTP: variable(flag(), false, 'allow http: JWKS URIs on non-loopback hosts'),
   TRUST_PROXY: variable(text(trustProxy), false, 'Express "trust proxy": a boolean, a hop count, or addresses/CIDRs'),
-  SHUTDOWN_GRACE_MS: variable(integer(0, MAX_TIMER_MS), 25000, 'how long in-flight requests may run after SIGTERM'),
+  SHUTDOWN_GRACE_MS: variable(integer(0, MAX_TIMER_MS), 25000, 'how long in-flight requests may run once the listener has closed'),
+  SHUTDOWN_DELAY_MS: variable(integer(0, MAX_TIMER_MS), 0, 'after SIGTERM, how long /readyz says 503 while requests are still served'),
 };
 
 export type EnvName = keyof typeof ENV_VARIABLES;
@@ -66,7 +67,6 @@ export const PLANNED_VARIABLES: Readonly<Record<string, string>> = {
   REDIS_SENTINEL_NAME: 'Sentinel master group (SPEC §11)',
   REDIS_SENTINEL_PASSWORD: 'Sentinel password (SPEC §11)',
   WORKERS: 'worker processes (SPEC §11)',
-  SHUTDOWN_DELAY_MS: 'delay before the listener closes after SIGTERM (SPEC §11)',
   AUDIT_MAX_ENTRIES: 'audit log bound (SPEC §14)',
   ADMIN_PORT: 'control-plane port (SPEC §17)',
   ADMIN_HOST: 'control-plane address (SPEC §17)',

@@ -123,7 +123,7 @@ export class ProxyService implements OnApplicationShutdown {
     exchange.upstreamReq?.destroy();
   };
 
-  private readonly onProxyRes = (proxyRes: IncomingMessage, req: ProxiedRequest): void => {
+  private readonly onProxyRes = (proxyRes: IncomingMessage, req: ProxiedRequest, res: ServerResponse): void => {
     const exchange = req[EXCHANGE];
     if (exchange !== undefined) {
       // Time to the upstream's response headers; an upstream 5xx passes through and counts as its error.
@@ -133,6 +133,9 @@ export class ProxyService implements OnApplicationShutdown {
       proxyRes.on('close', this.onUpstreamClose);
     }
     stripResponseHopByHop(proxyRes.headers);
+    // http-proxy would write `Connection: keep-alive`, overriding Node's decision to close this connection
+    // (the client asked to, or the gateway is shutting down, SPEC §11).
+    if (!res.shouldKeepAlive) proxyRes.headers.connection = 'close';
     applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
   };
 

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
         jwksAllowHttp: false,
         trustProxy: false,
         shutdownGraceMs: 25000,
+        shutdownDelayMs: 0,
       });
     });
 
@@ -48,7 +49,7 @@ describe('loadConfig', () => {
       for (const name of [
         'PORT', 'HOST', 'LOG_LEVEL', 'ADMIN_TOKEN', 'CORS_ORIGINS', 'TENANT_CACHE_TTL_MS', 'TENANTS_FILE',
         'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE', 'JWT_CLOCK_TOLERANCE_S',
-        'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
+        'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'SHUTDOWN_DELAY_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
         'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES',
       ]) {
         empty[name] = '';
@@ -209,6 +210,7 @@ describe('loadConfig', () => {
     ['JWT_CLOCK_TOLERANCE_S', 'jwtClockToleranceS', 0],
     ['JWT_CACHE_SIZE', 'jwtCacheSize', 0],
     ['SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 0],
+    ['SHUTDOWN_DELAY_MS', 'shutdownDelayMs', 0],
   ] as const)('%s', (variable, key, min) => {
     it(`accepts ${min} and larger integers`, () => {
       expect(loadConfig({ [variable]: String(min) })[key]).toBe(min);
@@ -224,7 +226,7 @@ describe('loadConfig', () => {
     expect(problemVariables({ UPSTREAM_TIMEOUT_MS: '0' })).toEqual(['UPSTREAM_TIMEOUT_MS']);
   });
 
-  it.each(['TENANT_CACHE_TTL_MS', 'UPSTREAM_TIMEOUT_MS', 'SHUTDOWN_GRACE_MS'])(
+  it.each(['TENANT_CACHE_TTL_MS', 'UPSTREAM_TIMEOUT_MS', 'SHUTDOWN_GRACE_MS', 'SHUTDOWN_DELAY_MS'])(
     'rejects %s beyond the largest timer delay Node supports',
     (variable) => {
       expect(loadConfig({ [variable]: '2147483647' })).toBeDefined();
@@ -530,7 +532,7 @@ describe('.env.example', () => {
         'ADMIN_TOKEN', 'CORS_ORIGINS', 'HOST', 'JWKS_ALLOW_HTTP', 'JWT_CACHE_SIZE', 'JWT_CLOCK_TOLERANCE_S', 'LOG_LEVEL',
         'MAX_BODY_BYTES', 'PORT', 'RATE_LIMIT_FAILURE_MODE', 'REDIS_CLUSTER_NODES', 'REDIS_DB', 'REDIS_HOST',
         'REDIS_PASSWORD', 'REDIS_PORT', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_URL',
-        'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
+        'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
       ].sort(),
     );
     for (const [name, value] of entries) expect(() => loadConfig({ [name]: value })).not.toThrow();
