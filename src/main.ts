@@ -1,9 +1,11 @@
 import 'reflect-metadata';
-import { createApp } from './app.factory';
+import cluster from 'node:cluster';
+import { createApp, generateAdminToken } from './app.factory';
 import { configWarnings, ConfigError, loadConfig, loadDotEnv, logLevelOf } from './config/config.loader';
 import type { GatewayConfig } from './config/config.types';
 import { errorMessage } from './errors/error-message';
 import { drainAndClose } from './lifecycle/shutdown';
+import { runPrimary, workerCountOf } from './lifecycle/workers';
 import { closeDestination, createLogger, stdoutDestination, type Logger } from './observability/logger';
 
 /** Start-up failures as one JSON `fatal` line, like every other line: a bad configuration names each variable. */
@@ -61,7 +63,9 @@ function main(): void {
   }
   const destination = stdoutDestination();
   const level = logLevelOf(process.env);
-  const logger = createLogger(level, destination);
+  const base = createLogger(level, destination);
+  // A worker's every line says which worker wrote it (SPEC §11).
+  const logger = cluster.isWorker && cluster.worker ? base.child({ worker: cluster.worker.id }) : base;
   // A process that refuses to start says why, even at LOG_LEVEL=silent.
   const fatalLogger = level === 'silent' ? createLogger('fatal', destination) : logger;
   const exit = (code: number) => closeDestination(destination, () => process.exit(code));
@@ -79,6 +83,10 @@ function main(): void {
     config = loadConfig(process.env);
   } catch (err) {
     return fail(err);
+  }
+  if (cluster.isPrimary && workerCountOf(config) > 1) {
+    // One generated admin token for every worker, logged once, by the primary.
+    return runPrimary(config, logger, config.adminToken ? {} : { ADMIN_TOKEN: generateAdminToken(logger) }, exit);
   }
   // Start-up failures (an unreadable TENANTS_FILE, a port in use) stop the process with the reason.
   serve(config, logger, exit).catch(fail);

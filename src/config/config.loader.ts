@@ -97,6 +97,7 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     trustProxy: v.TRUST_PROXY,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
     shutdownDelayMs: v.SHUTDOWN_DELAY_MS,
+    workers: v.WORKERS,
   };
 }
 

@@ -46,6 +46,8 @@ export interface GatewayConfig {
   /** Express "trust proxy" value: false, true, a hop count, or a comma list of addresses/subnets. */
   trustProxy: boolean | number | string;
   shutdownGraceMs: number;
+  /** SPEC §11: worker processes sharing the port; `auto` = one per CPU available. 1 = no primary, this process serves. */
+  workers: number | 'auto';
   /** SPEC §11: after SIGTERM, /readyz says 503 but requests are served this long before the listener closes. */
   shutdownDelayMs: number;
 }

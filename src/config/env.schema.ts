@@ -11,6 +11,7 @@ import {
   oneOf,
   redisUrl,
   trustProxy,
+  workerCount,
 } from './env-values';
 import { ALWAYS, closestName, editDistance, isJsonObject, normalise, type RuleResult } from './schema';
 
@@ -56,6 +57,7 @@ export const ENV_VARIABLES = {
   JWKS_ALLOW_HTTP: variable(flag(), false, 'allow http: JWKS URIs on non-loopback hosts'),
   TRUST_PROXY: variable(text(trustProxy), false, 'Express "trust proxy": a boolean, a hop count, or addresses/CIDRs'),
   SHUTDOWN_GRACE_MS: variable(integer(0, MAX_TIMER_MS), 25000, 'how long in-flight requests may run once the listener has closed'),
+  WORKERS: variable(text(workerCount), 1, 'worker processes sharing the port: a positive integer, or auto (one per CPU); above 1 needs Redis'),
   SHUTDOWN_DELAY_MS: variable(integer(0, MAX_TIMER_MS), 0, 'after SIGTERM, how long /readyz says 503 while requests are still served'),
 };
 
@@ -66,7 +68,6 @@ export const PLANNED_VARIABLES: Readonly<Record<string, string>> = {
   REDIS_SENTINELS: 'Redis Sentinel addresses (SPEC §11)',
   REDIS_SENTINEL_NAME: 'Sentinel master group (SPEC §11)',
   REDIS_SENTINEL_PASSWORD: 'Sentinel password (SPEC §11)',
-  WORKERS: 'worker processes (SPEC §11)',
   AUDIT_MAX_ENTRIES: 'audit log bound (SPEC §14)',
   ADMIN_PORT: 'control-plane port (SPEC §17)',
   ADMIN_HOST: 'control-plane address (SPEC §17)',
@@ -88,6 +89,15 @@ export const EnvSchema = z.object(shape).superRefine((env, ctx) => {
   const refuse = (names: EnvName[], message: string) => {
     for (const name of names.filter(set)) ctx.addIssue({ code: 'custom', path: [name], message });
   };
+  // Each worker would keep its own tenants, keys and buckets: limits would multiply and changes go missing.
+  const embedded = !(['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'] as const).some(set);
+  if (embedded && env.WORKERS !== undefined && env.WORKERS !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WORKERS'],
+      message: 'must be 1 with the embedded in-memory store (its state would split between workers): configure Redis to run more',
+    });
+  }
   // One source of truth: a second address would be silently ignored otherwise.
   if (set('REDIS_CLUSTER_NODES')) {
     refuse(['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_DB'], 'cannot be combined with REDIS_CLUSTER_NODES (cluster mode has no single address or db)');

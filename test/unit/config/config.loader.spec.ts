@@ -41,6 +41,7 @@ describe('loadConfig', () => {
         trustProxy: false,
         shutdownGraceMs: 25000,
         shutdownDelayMs: 0,
+        workers: 1,
       });
     });
 
@@ -49,7 +50,7 @@ describe('loadConfig', () => {
       for (const name of [
         'PORT', 'HOST', 'LOG_LEVEL', 'ADMIN_TOKEN', 'CORS_ORIGINS', 'TENANT_CACHE_TTL_MS', 'TENANTS_FILE',
         'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE', 'JWT_CLOCK_TOLERANCE_S',
-        'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'SHUTDOWN_DELAY_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
+        'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'SHUTDOWN_DELAY_MS', 'WORKERS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
         'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES',
       ]) {
         empty[name] = '';
@@ -233,6 +234,28 @@ describe('loadConfig', () => {
       expect(problemVariables({ [variable]: '2147483648' })).toEqual([variable]);
     },
   );
+
+  describe('WORKERS (SPEC §11)', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    it('is a positive integer or auto', () => {
+      expect(loadConfig({ ...redis, WORKERS: '4' }).workers).toBe(4);
+      expect(loadConfig({ ...redis, WORKERS: ' AUTO ' }).workers).toBe('auto');
+      expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+    });
+
+    it.each(['0', '-1', '1.5', 'many', '1025'])('rejects %j naming WORKERS', (value) => {
+      expect(problemVariables({ ...redis, WORKERS: value })).toEqual(['WORKERS']);
+    });
+
+    it.each(['2', 'auto'])('refuses WORKERS=%s with the embedded store, naming WORKERS', (value) => {
+      expect(problemVariables({ WORKERS: value })).toEqual(['WORKERS']);
+      expect(() => loadConfig({ WORKERS: value })).toThrow(/WORKERS: must be 1 with the embedded in-memory store/);
+    });
+
+    it.each([{ REDIS_HOST: 'redis' }, { REDIS_CLUSTER_NODES: 'a:7000' }, redis])('accepts more than one worker with Redis (%j)', (env) => {
+      expect(loadConfig({ ...env, WORKERS: '2' }).workers).toBe(2);
+    });
+  });
 
   it('accepts a large MAX_BODY_BYTES', () => {
     expect(loadConfig({ MAX_BODY_BYTES: '1073741824' }).maxBodyBytes).toBe(1073741824);
@@ -532,7 +555,7 @@ describe('.env.example', () => {
         'ADMIN_TOKEN', 'CORS_ORIGINS', 'HOST', 'JWKS_ALLOW_HTTP', 'JWT_CACHE_SIZE', 'JWT_CLOCK_TOLERANCE_S', 'LOG_LEVEL',
         'MAX_BODY_BYTES', 'PORT', 'RATE_LIMIT_FAILURE_MODE', 'REDIS_CLUSTER_NODES', 'REDIS_DB', 'REDIS_HOST',
         'REDIS_PASSWORD', 'REDIS_PORT', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_URL',
-        'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
+        'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'WORKERS', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
       ].sort(),
     );
     for (const [name, value] of entries) expect(() => loadConfig({ [name]: value })).not.toThrow();
