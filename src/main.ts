@@ -47,7 +47,7 @@ async function serve(config: Readonly<GatewayConfig>, logger: Logger, exit: (cod
   if (config.redis === null) {
     logger.warn(
       { category: 'system' },
-      'no REDIS_URL, REDIS_HOST or REDIS_CLUSTER_NODES: using the embedded in-memory store (one process only; state is lost on exit)',
+      'no REDIS_URL, REDIS_HOST, REDIS_CLUSTER_NODES or REDIS_SENTINELS: using the embedded in-memory store (one process only; state is lost on exit)',
     );
   }
   logger.info({ category: 'system', host: config.host, port: config.port, store: config.redis?.mode ?? 'memory' }, 'gateway started');

@@ -18,6 +18,17 @@ export type RedisConfig =
       tls: RedisTlsOptions;
     }
   | {
+      /** SPEC §11: the master of `name`, as the Sentinels say; followed through failovers. */
+      mode: 'sentinel';
+      sentinels: { host: string; port: number }[];
+      name: string;
+      sentinelPassword: string | null;
+      /** The data nodes' password and database. */
+      password: string | null;
+      db: number;
+      tls: RedisTlsOptions;
+    }
+  | {
       mode: 'cluster';
       nodes: { host: string; port: number }[];
       password: string | null;
@@ -27,7 +38,7 @@ export type RedisConfig =
 export interface GatewayConfig {
   port: number;
   host: string;
-  /** null = embedded in-memory store (no REDIS_URL / REDIS_HOST / REDIS_CLUSTER_NODES). */
+  /** null = embedded in-memory store (no REDIS_URL / REDIS_HOST / REDIS_CLUSTER_NODES / REDIS_SENTINELS). */
   redis: RedisConfig | null;
   logLevel: LogLevel;
   /** null = generate a random token at start and log it once. */

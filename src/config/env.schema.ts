@@ -46,6 +46,9 @@ export const ENV_VARIABLES = {
   REDIS_TLS: variable(flag(), false, 'TLS to Redis'),
   REDIS_TLS_REJECT_UNAUTHORIZED: variable(flag(), true, "verify the Redis server's certificate"),
   REDIS_CLUSTER_NODES: variable(text(clusterNodes), null, 'Redis Cluster seed nodes, host:port,host:port,…'),
+  REDIS_SENTINELS: variable(text(clusterNodes), null, 'Redis Sentinel addresses, host:port,host:port,… (with REDIS_SENTINEL_NAME)'),
+  REDIS_SENTINEL_NAME: variable(text(notBlank), null, 'the Sentinel master group the gateway uses'),
+  REDIS_SENTINEL_PASSWORD: variable(z.string(), null, "the Sentinels' own password (REDIS_PASSWORD is the data nodes')"),
   CORS_ORIGINS: variable(text(corsOrigins), null, 'unset: no CORS headers; *; or a comma list of exact origins'),
   TENANT_CACHE_TTL_MS: variable(integer(0, MAX_TIMER_MS), 5000, 'how long a tenant or key is served from the in-process cache'),
   TENANTS_FILE: variable(text(notBlank), null, 'JSON file of tenants upserted into the store at start'),
@@ -65,9 +68,6 @@ export type EnvName = keyof typeof ENV_VARIABLES;
 
 /** SPEC names of features not built yet: not read, but known, so never taken for a typo. */
 export const PLANNED_VARIABLES: Readonly<Record<string, string>> = {
-  REDIS_SENTINELS: 'Redis Sentinel addresses (SPEC §11)',
-  REDIS_SENTINEL_NAME: 'Sentinel master group (SPEC §11)',
-  REDIS_SENTINEL_PASSWORD: 'Sentinel password (SPEC §11)',
   AUDIT_MAX_ENTRIES: 'audit log bound (SPEC §14)',
   ADMIN_PORT: 'control-plane port (SPEC §17)',
   ADMIN_HOST: 'control-plane address (SPEC §17)',
@@ -90,7 +90,7 @@ export const EnvSchema = z.object(shape).superRefine((env, ctx) => {
     for (const name of names.filter(set)) ctx.addIssue({ code: 'custom', path: [name], message });
   };
   // Each worker would keep its own tenants, keys and buckets: limits would multiply and changes go missing.
-  const embedded = !(['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'] as const).some(set);
+  const embedded = !(['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).some(set);
   if (embedded && env.WORKERS !== undefined && env.WORKERS !== 1) {
     ctx.addIssue({
       code: 'custom',
@@ -99,7 +99,20 @@ export const EnvSchema = z.object(shape).superRefine((env, ctx) => {
     });
   }
   // One source of truth: a second address would be silently ignored otherwise.
-  if (set('REDIS_CLUSTER_NODES')) {
+  if (!set('REDIS_SENTINELS')) {
+    refuse(['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'], 'is only used with REDIS_SENTINELS, which is not set');
+  }
+  if (set('REDIS_SENTINELS')) {
+    // Named on both sides, so whichever one the operator looks for, the message names the other.
+    for (const other of (['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'] as const).filter(set)) {
+      refuse([other], 'cannot be combined with REDIS_SENTINELS (choose one Redis topology)');
+      refuse(['REDIS_SENTINELS'], `cannot be combined with ${other} (choose one Redis topology)`);
+    }
+    refuse(['REDIS_PORT'], 'cannot be combined with REDIS_SENTINELS (the Sentinels name the master)');
+    if (!set('REDIS_SENTINEL_NAME')) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'is required with REDIS_SENTINELS (the master group name)' });
+    }
+  } else if (set('REDIS_CLUSTER_NODES')) {
     refuse(['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_DB'], 'cannot be combined with REDIS_CLUSTER_NODES (cluster mode has no single address or db)');
   } else if (set('REDIS_URL')) {
     refuse(['REDIS_HOST', 'REDIS_PORT', 'REDIS_DB'], 'cannot be combined with REDIS_URL (put host, port and db in the URL)');

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
         'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE', 'JWT_CLOCK_TOLERANCE_S',
         'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'SHUTDOWN_DELAY_MS', 'WORKERS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
         'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES',
+        'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD',
       ]) {
         empty[name] = '';
       }
@@ -234,6 +235,49 @@ describe('loadConfig', () => {
       expect(problemVariables({ [variable]: '2147483648' })).toEqual([variable]);
     },
   );
+
+  describe('REDIS_SENTINELS (SPEC §11)', () => {
+    const sentinel = { REDIS_SENTINELS: 's1:26379, [::1]:26380', REDIS_SENTINEL_NAME: 'mymaster' };
+
+    it('reads the Sentinels, the group, both passwords and the db', () => {
+      const config = loadConfig({ ...sentinel, REDIS_SENTINEL_PASSWORD: 'sp', REDIS_PASSWORD: 'dp', REDIS_DB: '2' });
+      expect(config.redis).toEqual({
+        mode: 'sentinel',
+        sentinels: [{ host: 's1', port: 26379 }, { host: '::1', port: 26380 }],
+        name: 'mymaster',
+        sentinelPassword: 'sp',
+        password: 'dp',
+        db: 2,
+        tls: { enabled: false, rejectUnauthorized: true },
+      });
+    });
+
+    it('needs REDIS_SENTINEL_NAME', () => {
+      expect(problemVariables({ REDIS_SENTINELS: 's1:26379' })).toEqual(['REDIS_SENTINEL_NAME']);
+    });
+
+    it.each([
+      ['REDIS_URL', 'redis://r:6379'],
+      ['REDIS_HOST', 'r'],
+      ['REDIS_CLUSTER_NODES', 'c1:7000'],
+    ])('with %s is an error naming both', (other, value) => {
+      expect(problemVariables({ ...sentinel, [other]: value }).sort()).toEqual([other, 'REDIS_SENTINELS'].sort());
+      expect(() => loadConfig({ ...sentinel, [other]: value })).toThrow(new RegExp(`REDIS_SENTINELS: cannot be combined with ${other}`));
+      expect(() => loadConfig({ ...sentinel, [other]: value })).toThrow(new RegExp(`${other}: cannot be combined with REDIS_SENTINELS`));
+    });
+
+    it.each(['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'])('refuses %s without REDIS_SENTINELS', (name) => {
+      expect(problemVariables({ REDIS_URL: 'redis://r:6379', [name]: 'x' })).toEqual([name]);
+    });
+
+    it.each(['s1', 's1:0', 's1:26379,nope'])('rejects REDIS_SENTINELS=%j', (value) => {
+      expect(problemVariables({ REDIS_SENTINELS: value, REDIS_SENTINEL_NAME: 'm' })).toEqual(['REDIS_SENTINELS']);
+    });
+
+    it('allows workers', () => {
+      expect(loadConfig({ ...sentinel, WORKERS: '2' }).workers).toBe(2);
+    });
+  });
 
   describe('WORKERS (SPEC §11)', () => {
     const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
@@ -554,16 +598,23 @@ describe('.env.example', () => {
       [
         'ADMIN_TOKEN', 'CORS_ORIGINS', 'HOST', 'JWKS_ALLOW_HTTP', 'JWT_CACHE_SIZE', 'JWT_CLOCK_TOLERANCE_S', 'LOG_LEVEL',
         'MAX_BODY_BYTES', 'PORT', 'RATE_LIMIT_FAILURE_MODE', 'REDIS_CLUSTER_NODES', 'REDIS_DB', 'REDIS_HOST',
-        'REDIS_PASSWORD', 'REDIS_PORT', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_URL',
+        'REDIS_PASSWORD', 'REDIS_PORT', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD', 'REDIS_TLS',
+        'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_URL',
         'SHUTDOWN_DELAY_MS', 'SHUTDOWN_GRACE_MS', 'TENANTS_FILE', 'WORKERS', 'TENANT_CACHE_TTL_MS', 'TRUST_PROXY', 'UPSTREAM_TIMEOUT_MS',
       ].sort(),
     );
-    for (const [name, value] of entries) expect(() => loadConfig({ [name]: value })).not.toThrow();
+    // Sentinel's variables only make sense together: each is loaded with the others it needs.
+    const companions: Record<string, Record<string, string>> = {
+      REDIS_SENTINELS: { REDIS_SENTINEL_NAME: 'mymaster' },
+      REDIS_SENTINEL_NAME: { REDIS_SENTINELS: 'sentinel-1:26379' },
+      REDIS_SENTINEL_PASSWORD: { REDIS_SENTINELS: 'sentinel-1:26379', REDIS_SENTINEL_NAME: 'mymaster' },
+    };
+    for (const [name, value] of entries) expect(() => loadConfig({ ...companions[name], [name]: value })).not.toThrow();
   });
 
   it('shows the real defaults for every variable that has one', () => {
     // These lines show an example value instead: they have no default.
-    const examplesOnly = ['CORS_ORIGINS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'];
+    const examplesOnly = ['CORS_ORIGINS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME'];
     const shown = Object.fromEntries(entries.filter(([name]) => !examplesOnly.includes(name)));
     expect(loadConfig(shown)).toEqual(loadConfig({}));
   });
