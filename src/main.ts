@@ -61,7 +61,7 @@ function main(): void {
   } catch (err) {
     dotEnvError = err;
   }
-  const destination = stdoutDestination();
+  const destination = stdoutDestination({ sharedWithOtherProcesses: cluster.isWorker });
   const level = logLevelOf(process.env);
   const base = createLogger(level, destination);
   // A worker's every line says which worker wrote it (SPEC §11).

@@ -1,3 +1,4 @@
+import autocannon from 'autocannon';
 import { call } from '../support/http-call';
 import { exitWithin, killAll, requireBuild, spawnGateway, startListening, tenantWithKey, type GatewayProcess } from '../support/gateway-process';
 import { parseExposition, sumOf } from '../support/prometheus-text';
@@ -124,6 +125,26 @@ describe('WORKERS=2 (SPEC §11)', () => {
     expect(samples.filter((s) => s.name === 'process_resident_memory_bytes').map((s) => Number(s.labels.worker))).not.toContain(victim);
     expect(gateway.exit).toBeNull();
   }, 40_000);
+
+  it('keeps every log line whole while both workers write to the one stdout under load', async () => {
+    const key = await tenantWithKey(gateway.url, ADMIN_TOKEN, 'burst', upstream, { rateLimit: { windowSeconds: 1, maxRequests: 1_000_000 } });
+    const totals = await autocannon({ url: `${gateway.url}/api/burst/x`, headers: { 'x-api-key': key }, connections: 32, duration: 2 });
+    expect(totals['2xx']).toBeGreaterThan(500);
+    await waitFor(() => gateway.logs().filter((l) => l.path === '/api/burst/x').length >= totals['2xx'], 3000, 'every request line');
+    expect(workersServing('/api/burst/').size).toBe(2);
+    const broken = gateway
+      .stdout()
+      .split('\n')
+      .filter((line) => line !== '')
+      .filter((line) => {
+        try {
+          return typeof JSON.parse(line) !== 'object';
+        } catch {
+          return true;
+        }
+      });
+    expect(broken).toEqual([]);
+  });
 
   it('SIGTERM drains every worker: in-flight requests on both complete, then the primary exits 0', async () => {
     const key = await tenantWithKey(gateway.url, ADMIN_TOKEN, 'drain', upstream);
