@@ -79,6 +79,31 @@ describe('WORKERS=2 (SPEC §11)', () => {
     await waitFor(() => workersServing('/api/exact/').size === 2, 2000, 'request lines from both workers');
   });
 
+  it('propagates an admin change to every worker through pub/sub, well within the cache TTL', async () => {
+    const body = (prefix: string) => ({ id: 'spread', upstreamBaseUrl: `${upstream.url}/${prefix}`, allowedRoutes: [{ path: '/' }] });
+    const key = await tenantWithKey(gateway.url, ADMIN_TOKEN, 'spread', upstream);
+    // Both workers cache the tenant (default TTL 5 s): new connections alternate between them.
+    for (let i = 0; i < 6; i++) expect((await call(gateway.url, `/api/spread/warm-${i}`, { headers: { 'x-api-key': key } })).json?.url).toBe(`/spread/spread/warm-${i}`);
+    await waitFor(() => workersServing('/api/spread/warm-').size === 2, 2000, 'both workers to have served the tenant');
+
+    expect((await call(gateway.url, '/admin/tenants/spread', { method: 'PUT', headers: admin, body: body('moved') })).status).toBe(200);
+    const changedAt = Date.now();
+    // Several requests in a row see the change, whichever worker takes each one.
+    let seen = 0;
+    await waitFor(
+      async () => {
+        const url = (await call(gateway.url, '/api/spread/after', { headers: { 'x-api-key': key } })).json?.url;
+        seen = url === '/moved/spread/after' ? seen + 1 : 0;
+        return seen >= 6;
+      },
+      1500,
+      'every worker to serve the change',
+      10,
+    );
+    expect(Date.now() - changedAt).toBeLessThan(1500);
+    expect(workersServing('/api/spread/after').size).toBe(2);
+  });
+
   it('/metrics on any worker reports the sum over both; process metrics carry a worker label', async () => {
     const key = await tenantWithKey(gateway.url, ADMIN_TOKEN, 'sums', upstream);
     const sent = 30;
