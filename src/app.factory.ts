@@ -23,13 +23,20 @@ import { requestContextMiddleware } from './http/request-context.middleware';
 import { installRequestGate } from './http/request-gate';
 import { RequestMetrics } from './observability/request-metrics';
 
-/** Never run with an empty or default admin token: without ADMIN_TOKEN, generate one and log it once. */
+/**
+ * Never run with an empty or default admin token: without ADMIN_TOKEN, generate one and log it once,
+ * whatever LOG_LEVEL says (even `error` or `silent`): the operator has no other way to learn it.
+ */
+export function generateAdminToken(logger: Logger): string {
+  const adminToken = randomBytes(24).toString('base64url');
+  // The one place a secret is logged, on purpose.
+  logger.child({}, { level: 'warn' }).warn({ category: 'system', generatedAdminToken: adminToken }, 'ADMIN_TOKEN is not set: generated one for this process');
+  return adminToken;
+}
+
 function resolveAdminToken(config: Readonly<GatewayConfig>, logger: Logger): Readonly<GatewayConfig> {
   if (config.adminToken) return config;
-  const adminToken = randomBytes(24).toString('base64url');
-  // The one place a secret is logged, on purpose: the operator has no other way to learn it.
-  logger.warn({ category: 'system', generatedAdminToken: adminToken }, 'ADMIN_TOKEN is not set: generated one for this process');
-  return Object.freeze({ ...config, adminToken });
+  return Object.freeze({ ...config, adminToken: generateAdminToken(logger) });
 }
 
 /**

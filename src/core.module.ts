@@ -5,7 +5,7 @@ import { JwksCache, type JwksCacheOptions } from './policy/steps/jwt/jwks-cache'
 import { JwtVerifier } from './policy/steps/jwt/jwt-verifier';
 import { Lifecycle } from './lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from './observability/logger';
-import { Metrics } from './observability/metrics';
+import { Metrics, type JwksFetchResult, type StoreRole } from './observability/metrics';
 import { PolicyPipeline, POLICY_PROVIDERS } from './policy/pipeline';
 import { RateLimiter } from './policy/steps/rate-limit/rate-limiter';
 import type { StoreLog } from './store/redis/redis.client';
@@ -39,8 +39,21 @@ const STORE_EVENTS: Record<string, { level: 'info' | 'warn'; msg: string }> = {
   invalidation_listener_failed: { level: 'warn', msg: 'cache invalidation listener failed' },
 };
 
-function storeLog(logger: Logger): StoreLog {
+/** `gateway_store_up{role}` (SPEC §8) follows the connection events: the pub/sub one is up while subscribed. */
+const STORE_UP_EVENTS: Record<string, [StoreRole, 0 | 1]> = {
+  redis_ready: ['command', 1],
+  redis_down: ['command', 0],
+  invalidation_subscribed: ['pubsub', 1],
+  invalidation_subscription_lost: ['pubsub', 0],
+};
+
+/** The key-set cache's events as `gateway_jwks_fetches_total{result}` (SPEC §8). */
+const JWKS_RESULTS: Record<string, JwksFetchResult> = { jwks_fetched: 'ok', jwks_fetch_failed: 'error', jwks_fetch_throttled: 'throttled' };
+
+function storeLog(logger: Logger, metrics: Metrics): StoreLog {
   return (event, detail) => {
+    const up = STORE_UP_EVENTS[event];
+    if (up !== undefined) metrics.storeUp.set({ role: up[0] }, up[1]);
     const known = STORE_EVENTS[event];
     logger[known?.level ?? 'warn']({ category: 'system', store: 'redis', event, ...detail }, known?.msg ?? event);
   };
@@ -80,8 +93,12 @@ export class CoreModule {
         { provide: TRUST_PROXY, useValue: compileTrustProxy(config.trustProxy) },
         {
           provide: STATE_STORE,
-          useFactory: async () => {
-            const store = createStateStore(config, storeLog(logger));
+          inject: [Metrics],
+          useFactory: async (metrics: Metrics) => {
+            const store = createStateStore(config, storeLog(logger, metrics));
+            metrics.storeUp.set({ role: 'command' }, store.status() === 'ready' ? 1 : 0);
+            if (store.kind === 'redis') metrics.storeUp.set({ role: 'pubsub' }, 0);
+            metrics.probeStoreWith(() => store.ping());
             await firstConnection(store, STARTUP_CONNECT_WAIT_MS);
             return store;
           },
@@ -104,12 +121,13 @@ export class CoreModule {
         CacheInvalidator,
         {
           provide: JwksCache,
-          useFactory: () =>
-            new JwksCache(jwksCache, (event, detail) =>
-              event === 'jwks_fetch_failed'
-                ? logger.warn({ category: 'system', ...detail }, event)
-                : logger.debug({ category: 'system', ...detail }, event),
-            ),
+          inject: [Metrics],
+          useFactory: (metrics: Metrics) =>
+            new JwksCache(jwksCache, (event, detail) => {
+              metrics.jwksFetches.inc({ result: JWKS_RESULTS[event] });
+              if (event === 'jwks_fetch_failed') logger.warn({ category: 'system', ...detail }, event);
+              else logger.debug({ category: 'system', ...detail }, event);
+            }),
         },
         JwtVerifier,
         Lifecycle,

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
-import { createApp, listenAdmin, stopAdminListener } from './app.factory';
+import cluster from 'node:cluster';
+import { createApp, generateAdminToken, listenAdmin, stopAdminListener } from './app.factory';
 import { configWarnings, ConfigError, loadConfig, loadDotEnv, logLevelOf } from './config/config.loader';
 import type { GatewayConfig } from './config/config.types';
 import { errorMessage } from './errors/error-message';
 import { drainAndClose } from './lifecycle/shutdown';
+import { runPrimary, workerCountOf } from './lifecycle/workers';
 import { closeDestination, createLogger, stdoutDestination, type Logger } from './observability/logger';
 
 /** Start-up failures as one JSON `fatal` line, like every other line: a bad configuration names each variable. */
@@ -27,7 +29,7 @@ async function serve(config: Readonly<GatewayConfig>, logger: Logger, exit: (cod
     logger.info({ category: 'system', signal }, 'signal received');
     if (running.app === undefined) return exit(0);
     const app = running.app;
-    Promise.all([stopAdminListener(app), drainAndClose(app, config.shutdownGraceMs, logger)])
+    Promise.all([stopAdminListener(app), drainAndClose(app, { delayMs: config.shutdownDelayMs, graceMs: config.shutdownGraceMs }, logger)])
       .then(() => {
         logger.info({ category: 'system' }, 'gateway stopped');
         exit(0);
@@ -47,7 +49,7 @@ async function serve(config: Readonly<GatewayConfig>, logger: Logger, exit: (cod
   if (config.redis === null) {
     logger.warn(
       { category: 'system' },
-      'no REDIS_URL, REDIS_HOST or REDIS_CLUSTER_NODES: using the embedded in-memory store (one process only; state is lost on exit)',
+      'no REDIS_URL, REDIS_HOST, REDIS_CLUSTER_NODES or REDIS_SENTINELS: using the embedded in-memory store (one process only; state is lost on exit)',
     );
   }
   const admin = adminAddress === null ? {} : { adminHost: adminAddress.address, adminPort: adminAddress.port };
@@ -62,9 +64,11 @@ function main(): void {
   } catch (err) {
     dotEnvError = err;
   }
-  const destination = stdoutDestination();
+  const destination = stdoutDestination({ sharedWithOtherProcesses: cluster.isWorker });
   const level = logLevelOf(process.env);
-  const logger = createLogger(level, destination);
+  const base = createLogger(level, destination);
+  // A worker's every line says which worker wrote it (SPEC §11).
+  const logger = cluster.isWorker && cluster.worker ? base.child({ worker: cluster.worker.id }) : base;
   // A process that refuses to start says why, even at LOG_LEVEL=silent.
   const fatalLogger = level === 'silent' ? createLogger('fatal', destination) : logger;
   const exit = (code: number) => closeDestination(destination, () => process.exit(code));
@@ -82,6 +86,10 @@ function main(): void {
     config = loadConfig(process.env);
   } catch (err) {
     return fail(err);
+  }
+  if (cluster.isPrimary && workerCountOf(config) > 1) {
+    // One generated admin token for every worker, logged once, by the primary.
+    return runPrimary(config, logger, config.adminToken ? {} : { ADMIN_TOKEN: generateAdminToken(logger) }, exit);
   }
   // Start-up failures (an unreadable TENANTS_FILE, a port in use) stop the process with the reason.
   serve(config, logger, exit).catch(fail);

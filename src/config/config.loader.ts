@@ -103,6 +103,8 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
     adminPort: v.ADMIN_PORT,
     adminHost: v.ADMIN_HOST,
     metricsToken: v.METRICS_TOKEN,
+    shutdownDelayMs: v.SHUTDOWN_DELAY_MS,
+    workers: v.WORKERS,
   };
 }
 
@@ -110,6 +112,10 @@ function toGatewayConfig(env: EnvValues): GatewayConfig {
 function toRedisConfig(v: Resolved): RedisConfig | null {
   const password = v.REDIS_PASSWORD;
   const tls = { enabled: v.REDIS_TLS, rejectUnauthorized: v.REDIS_TLS_REJECT_UNAUTHORIZED };
+  if (v.REDIS_SENTINELS !== null) {
+    const name = v.REDIS_SENTINEL_NAME ?? '';
+    return { mode: 'sentinel', sentinels: v.REDIS_SENTINELS, name, sentinelPassword: v.REDIS_SENTINEL_PASSWORD, password, db: v.REDIS_DB, tls };
+  }
   if (v.REDIS_CLUSTER_NODES !== null) return { mode: 'cluster', nodes: v.REDIS_CLUSTER_NODES, password, tls };
   if (v.REDIS_URL !== null) {
     const { url, host, port, db, secure } = v.REDIS_URL;

@@ -18,6 +18,17 @@ export type RedisConfig =
       tls: RedisTlsOptions;
     }
   | {
+      /** SPEC §11: the master of `name`, as the Sentinels say; followed through failovers. */
+      mode: 'sentinel';
+      sentinels: { host: string; port: number }[];
+      name: string;
+      sentinelPassword: string | null;
+      /** The data nodes' password and database. */
+      password: string | null;
+      db: number;
+      tls: RedisTlsOptions;
+    }
+  | {
       mode: 'cluster';
       nodes: { host: string; port: number }[];
       password: string | null;
@@ -27,7 +38,7 @@ export type RedisConfig =
 export interface GatewayConfig {
   port: number;
   host: string;
-  /** null = embedded in-memory store (no REDIS_URL / REDIS_HOST / REDIS_CLUSTER_NODES). */
+  /** null = embedded in-memory store (no REDIS_URL / REDIS_HOST / REDIS_CLUSTER_NODES / REDIS_SENTINELS). */
   redis: RedisConfig | null;
   logLevel: LogLevel;
   /** null = generate a random token at start and log it once. */
@@ -59,6 +70,10 @@ export interface GatewayConfig {
   adminHost: string;
   /** SPEC §17: a scrape-only token for /metrics (null: none). */
   metricsToken: string | null;
+  /** SPEC §11: worker processes sharing the port; `auto` = one per CPU available. 1 = no primary, this process serves. */
+  workers: number | 'auto';
+  /** SPEC §11: after SIGTERM, /readyz says 503 but requests are served this long before the listener closes. */
+  shutdownDelayMs: number;
 }
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

@@ -205,6 +205,13 @@ function splitList(value: string): string[] {
     .filter((e) => e !== '');
 }
 
+/** WORKERS: a positive integer, or `auto` (the CPUs available to the process, resolved at start). */
+export function workerCount(value: string): RuleResult<number | 'auto'> {
+  if (value.trim().toLowerCase() === 'auto') return ok('auto');
+  const n = parseDecimal(value.trim());
+  return n !== null && n >= 1 && n <= 1024 ? ok(n) : refused(`must be "auto" or an integer from 1 to 1024 (got ${quote(value)})`);
+}
+
 export function notBlank(value: string): RuleResult<string> {
   return value.trim() === '' ? refused('must not be blank') : ok(value);
 }

@@ -12,6 +12,7 @@ import {
   oneOf,
   redisUrl,
   trustProxy,
+  workerCount,
 } from './env-values';
 import { ALWAYS, closestName, editDistance, isJsonObject, normalise, type RuleResult } from './schema';
 
@@ -46,6 +47,9 @@ export const ENV_VARIABLES = {
   REDIS_TLS: variable(flag(), false, 'TLS to Redis'),
   REDIS_TLS_REJECT_UNAUTHORIZED: variable(flag(), true, "verify the Redis server's certificate"),
   REDIS_CLUSTER_NODES: variable(text(clusterNodes), null, 'Redis Cluster seed nodes, host:port,host:port,…'),
+  REDIS_SENTINELS: variable(text(clusterNodes), null, 'Redis Sentinel addresses, host:port,host:port,… (with REDIS_SENTINEL_NAME)'),
+  REDIS_SENTINEL_NAME: variable(text(notBlank), null, 'the Sentinel master group the gateway uses'),
+  REDIS_SENTINEL_PASSWORD: variable(z.string(), null, "the Sentinels' own password (REDIS_PASSWORD is the data nodes')"),
   CORS_ORIGINS: variable(text(corsOrigins), null, 'unset: no CORS headers; *; or a comma list of exact origins'),
   CORS_ALLOWED_HEADERS: variable(text(corsHeaderNames), [], 'request headers allowed beyond the built-in list: a comma list, or * to allow what a preflight asks for'),
   CORS_MAX_AGE: variable(integer(0, 86400), 600, 'seconds a browser may cache a preflight answer (Access-Control-Max-Age)'),
@@ -59,22 +63,19 @@ export const ENV_VARIABLES = {
   JWKS_ALLOW_HTTP: variable(flag(), false, 'allow http: JWKS URIs on non-loopback hosts'),
   TRUST_PROXY: variable(text(trustProxy), false, 'Express "trust proxy": a boolean, a hop count, or addresses/CIDRs'),
   ALLOW_UNDERSCORE_HEADERS: variable(flag(), false, 'forward request header names with "_" (never one that reads as a header the gateway sets or strips)'),
-  SHUTDOWN_GRACE_MS: variable(integer(0, MAX_TIMER_MS), 25000, 'how long in-flight requests may run after SIGTERM'),
+  SHUTDOWN_GRACE_MS: variable(integer(0, MAX_TIMER_MS), 25000, 'how long in-flight requests may run once the listener has closed'),
   AUDIT_MAX_ENTRIES: variable(integer(1, 100_000_000), 100_000, 'audit log entries kept; the oldest go first'),
   ADMIN_PORT: variable(integer(0, 65535), null, 'a separate listener for /admin/* and /metrics; unset: one listener serves everything'),
   ADMIN_HOST: variable(text(hostName), '127.0.0.1', 'address the ADMIN_PORT listener binds'),
   METRICS_TOKEN: variable(text(adminToken), null, 'a scrape-only token, accepted on /metrics and nowhere else'),
+  WORKERS: variable(text(workerCount), 1, 'worker processes sharing the port: a positive integer, or auto (one per CPU); above 1 needs Redis'),
+  SHUTDOWN_DELAY_MS: variable(integer(0, MAX_TIMER_MS), 0, 'after SIGTERM, how long /readyz says 503 while requests are still served'),
 };
 
 export type EnvName = keyof typeof ENV_VARIABLES;
 
 /** SPEC names of features not built yet: not read, but known, so never taken for a typo. */
 export const PLANNED_VARIABLES: Readonly<Record<string, string>> = {
-  REDIS_SENTINELS: 'Redis Sentinel addresses (SPEC §11)',
-  REDIS_SENTINEL_NAME: 'Sentinel master group (SPEC §11)',
-  REDIS_SENTINEL_PASSWORD: 'Sentinel password (SPEC §11)',
-  WORKERS: 'worker processes (SPEC §11)',
-  SHUTDOWN_DELAY_MS: 'delay before the listener closes after SIGTERM (SPEC §11)',
 };
 
 export const KNOWN_VARIABLES: readonly string[] = [...Object.keys(ENV_VARIABLES), ...Object.keys(PLANNED_VARIABLES)];
@@ -95,8 +96,30 @@ export const EnvSchema = z.object(shape).superRefine((env, ctx) => {
   if (set('METRICS_TOKEN') && env.METRICS_TOKEN === env.ADMIN_TOKEN) {
     ctx.addIssue({ code: 'custom', path: ['METRICS_TOKEN'], message: 'must differ from ADMIN_TOKEN (it grants less)' });
   }
+  // Each worker would keep its own tenants, keys and buckets: limits would multiply and changes go missing.
+  const embedded = !(['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'] as const).some(set);
+  if (embedded && env.WORKERS !== undefined && env.WORKERS !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['WORKERS'],
+      message: 'must be 1 with the embedded in-memory store (its state would split between workers): configure Redis to run more',
+    });
+  }
   // One source of truth: a second address would be silently ignored otherwise.
-  if (set('REDIS_CLUSTER_NODES')) {
+  if (!set('REDIS_SENTINELS')) {
+    refuse(['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'], 'is only used with REDIS_SENTINELS, which is not set');
+  }
+  if (set('REDIS_SENTINELS')) {
+    // Named on both sides, so whichever one the operator looks for, the message names the other.
+    for (const other of (['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES'] as const).filter(set)) {
+      refuse([other], 'cannot be combined with REDIS_SENTINELS (choose one Redis topology)');
+      refuse(['REDIS_SENTINELS'], `cannot be combined with ${other} (choose one Redis topology)`);
+    }
+    refuse(['REDIS_PORT'], 'cannot be combined with REDIS_SENTINELS (the Sentinels name the master)');
+    if (!set('REDIS_SENTINEL_NAME')) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'is required with REDIS_SENTINELS (the master group name)' });
+    }
+  } else if (set('REDIS_CLUSTER_NODES')) {
     refuse(['REDIS_URL', 'REDIS_HOST', 'REDIS_PORT', 'REDIS_DB'], 'cannot be combined with REDIS_CLUSTER_NODES (cluster mode has no single address or db)');
   } else if (set('REDIS_URL')) {
     refuse(['REDIS_HOST', 'REDIS_PORT', 'REDIS_DB'], 'cannot be combined with REDIS_URL (put host, port and db in the URL)');

@@ -38,7 +38,7 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
   function onClose(this: ServerResponse): void {
     const req = this.req;
     const ctx = contextOf(req);
-    lifecycle.requestEnded();
+    lifecycle.requestEnded(this);
     const durationMs = performance.now() - ctx.startedAt;
     const status = this.writableFinished ? this.statusCode : 499;
     if (ctx.plane === 'data') metrics.dataEnded(ctx, status, durationMs);
@@ -78,7 +78,7 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
     };
     (req as ContextRequest).ctx = ctx;
     res.setHeader('X-Request-Id', ctx.requestId);
-    lifecycle.requestStarted();
+    lifecycle.requestStarted(res);
     if (ctx.plane === 'data') metrics.dataStarted();
     // 'close' is emitted once per response: `on` spares the wrapper `once` builds.
     res.on('close', onClose);

@@ -1,17 +1,29 @@
 import { Injectable } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
 
 /**
- * Readiness and drain state of this process (SPEC §10): /readyz turns 503 the moment shutdown
- * starts, and shutdown waits for the requests in flight.
+ * Readiness and drain state of this process (SPEC §10, §11): /readyz turns 503 the moment shutdown
+ * starts, and shutdown waits for the requests in flight. Once the listener closes, every response
+ * not yet started says `Connection: close`, so no client sends another request on a connection that
+ * is about to go.
  */
 @Injectable()
 export class Lifecycle {
   private draining = false;
+  private closing = false;
   private inflight = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Responses in progress, to turn their keep-alive off when the listener closes. */
+  private readonly responses = new Set<ServerResponse>();
+  private onRequestEnded: (() => void) | null = null;
 
   get shuttingDown(): boolean {
     return this.draining;
+  }
+
+  /** True once the listener has closed (after SHUTDOWN_DELAY_MS): connections are being closed. */
+  get closingConnections(): boolean {
+    return this.closing;
   }
 
   get inFlight(): number {
@@ -22,12 +34,28 @@ export class Lifecycle {
     this.draining = true;
   }
 
-  requestStarted(): void {
-    this.inflight++;
+  /**
+   * The listener is closing: responses in flight and every later one carry `Connection: close`;
+   * `afterEachRequest` runs once each later request has ended (to close connections left idle).
+   */
+  closeConnections(afterEachRequest: () => void): void {
+    this.draining = true;
+    this.closing = true;
+    this.onRequestEnded = afterEachRequest;
+    for (const res of this.responses) if (!res.headersSent) res.shouldKeepAlive = false;
   }
 
-  requestEnded(): void {
+  requestStarted(res?: ServerResponse): void {
+    this.inflight++;
+    if (res === undefined) return;
+    if (this.closing) res.shouldKeepAlive = false;
+    else this.responses.add(res);
+  }
+
+  requestEnded(res?: ServerResponse): void {
     this.inflight--;
+    if (res !== undefined) this.responses.delete(res);
+    if (this.onRequestEnded !== null) this.onRequestEnded();
     if (this.inflight === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];

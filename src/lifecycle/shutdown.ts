@@ -3,18 +3,44 @@ import type { Server } from 'node:http';
 import type { Logger } from '../observability/logger';
 import { Lifecycle } from './lifecycle.service';
 
+export interface ShutdownTiming {
+  /** SHUTDOWN_DELAY_MS: not ready, but still serving, so a load balancer can take the replica out. */
+  delayMs: number;
+  /** SHUTDOWN_GRACE_MS: how long in-flight requests may still run once the listener has closed. */
+  graceMs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /**
- * SPEC §10: /readyz turns 503 at once, the listener stops accepting, in-flight requests finish
- * (up to `graceMs`), then the app closes (store, agents). Resolves true when everything drained.
+ * SPEC §10/§11: /readyz turns 503 at once; requests are still served for `delayMs`; then the listener
+ * closes, responses carry `Connection: close` and idle keep-alive connections are closed; in-flight
+ * requests finish (up to `graceMs`, counted from the end of the delay); then the app closes (store,
+ * agents). Resolves true when everything drained.
  */
-export async function drainAndClose(app: INestApplication, graceMs: number, logger: Logger): Promise<boolean> {
+export async function drainAndClose(app: INestApplication, timing: ShutdownTiming, logger: Logger): Promise<boolean> {
   const lifecycle = app.get(Lifecycle);
+  const { delayMs, graceMs } = timing;
   lifecycle.beginShutdown();
   const server = app.getHttpServer() as Server;
+  if (delayMs > 0) {
+    logger.info({ category: 'system', delayMs }, 'shutting down: not ready, still serving until the delay ends');
+    await sleep(delayMs);
+  }
   logger.info({ category: 'system', inFlight: lifecycle.inFlight, graceMs }, 'shutting down: draining');
+  // A connection that falls idle from now on is closed at once (after its last response went out).
+  lifecycle.closeConnections(() => setImmediate(() => server.closeIdleConnections()));
+  // Every connection now ends after its current response, so the server closes once they have all
+  // finished. (Counting requests would not do: a request pipelined behind a `Connection: close`
+  // response is never answered, and Node never reports its end.)
+  let graceTimer: NodeJS.Timeout | undefined;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  const drained = await lifecycle.waitForIdle(graceMs);
+  const drained = await Promise.race([
+    closed.then(() => true),
+    new Promise<false>((resolve) => (graceTimer = setTimeout(() => resolve(false), graceMs))),
+  ]);
+  clearTimeout(graceTimer);
   if (!drained) logger.warn({ category: 'system', inFlight: lifecycle.inFlight }, 'grace period over: closing connections');
   server.closeAllConnections();
   await closed;

@@ -50,9 +50,16 @@ export function serializeError(err: unknown, depth = 0): unknown {
 
 export type StdoutDestination = ReturnType<typeof pino.destination>;
 
+/**
+ * Linux writes up to this many bytes to a pipe at once, never interleaved with another writer's:
+ * workers sharing one stdout write at most this much per write, whole lines only, so their lines
+ * never mix (a line longer than this is the exception).
+ */
+export const ATOMIC_PIPE_WRITE = 4096;
+
 /** Asynchronous stdout, so a log line costs the hot path no blocking write. */
-export function stdoutDestination(): StdoutDestination {
-  const destination = pino.destination({ dest: 1, sync: false });
+export function stdoutDestination(opts: { sharedWithOtherProcesses?: boolean } = {}): StdoutDestination {
+  const destination = pino.destination({ dest: 1, sync: false, ...(opts.sharedWithOtherProcesses && { maxWrite: ATOMIC_PIPE_WRITE }) });
   // A log reader that went away (EPIPE) must neither crash the gateway nor stop it: those lines are lost.
   destination.on('error', () => undefined);
   return destination;

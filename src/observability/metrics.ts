@@ -1,5 +1,7 @@
+import cluster from 'node:cluster';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ERROR_CODES, ERROR_TABLE, type AuthFailureReason } from '../errors/error-table';
+import { scrapeAllWorkers, shareWorkerRegistry } from './cluster-metrics';
 
 /** SPEC §8: latency buckets from 1 to 3000 ms, including 50 and 3000. */
 export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2000, 3000];
@@ -8,6 +10,20 @@ export const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 200
 export const AUTH_FAILURE_REASONS: readonly AuthFailureReason[] = Object.freeze(
   ERROR_CODES.filter((code): code is AuthFailureReason => ERROR_TABLE[code].metric === 'auth_failure'),
 );
+
+/** `gateway_store_up{role}` (SPEC §8): the connection that runs commands, and the pub/sub one. */
+export type StoreRole = 'command' | 'pubsub';
+/** `gateway_jwks_fetches_total{result}` (SPEC §8). */
+export type JwksFetchResult = 'ok' | 'error' | 'throttled';
+
+/** `gateway_worker_restarts_total` (SPEC §11): counted by the primary, 0 in a worker or a single process. */
+export function workerRestartsCounter(registry: Registry): Counter {
+  return new Counter({
+    name: 'gateway_worker_restarts_total',
+    help: 'Worker processes that died and were started again by the primary (WORKERS > 1).',
+    registers: [registry],
+  });
+}
 
 /** `control_mutations_total{action}` values (SPEC §8, §13). */
 export const MUTATION_ACTIONS = ['tenant_create', 'tenant_update', 'tenant_delete', 'key_create', 'key_update', 'key_revoke', 'token_create', 'token_revoke'] as const;
@@ -108,7 +124,41 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Asks the store whether its command connection answers now (a stalled Redis keeps its socket open). */
+  private storeProbe: (() => Promise<boolean>) | null = null;
+  readonly storeUp = new Gauge({
+    name: 'gateway_store_up',
+    help: 'Whether the state store answers on this connection (1) or not (0); with workers, 1 only when it does for all.',
+    labelNames: ['role'] as const,
+    registers: [this.registry],
+    // Summed over workers, 1 + 1 would read "2 up": the least says whether every worker's connection answers.
+    aggregator: 'min',
+    collect: async () => {
+      if (this.storeProbe !== null) this.storeUp.set({ role: 'command' }, (await this.storeProbe()) ? 1 : 0);
+    },
+  });
+  readonly jwksFetches = new Counter({
+    name: 'gateway_jwks_fetches_total',
+    help: 'Key-set (JWKS) fetches by result: ok, error, or throttled (a refetch refused by the cooldown).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly workerRestarts = workerRestartsCounter(this.registry);
+
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    // In a worker, process metrics are that worker's: summing them over workers would be wrong (SPEC §11).
+    const worker = cluster.isWorker && cluster.worker ? { worker: String(cluster.worker.id) } : undefined;
+    collectDefaultMetrics({ register: this.registry, ...(worker && { labels: worker }) });
+    if (worker) shareWorkerRegistry(this.registry);
+  }
+
+  /** `gateway_store_up{role="command"}` is asked of the store at each scrape (a bounded PING). */
+  probeStoreWith(probe: () => Promise<boolean>): void {
+    this.storeProbe = probe;
+  }
+
+  /** The Prometheus text of this process or, in a worker, of every worker summed (SPEC §11). */
+  scrape(): Promise<string> {
+    return cluster.isWorker ? scrapeAllWorkers() : this.registry.metrics();
   }
 }

@@ -94,6 +94,9 @@ describe('the Grafana dashboard', () => {
       'gateway_upstream_errors_total',
       'gateway_inflight_requests',
       'control_mutations_total',
+      'gateway_store_up',
+      'gateway_jwks_fetches_total',
+      'gateway_worker_restarts_total',
     ]) {
       expect(used).toContain(name);
     }
@@ -114,6 +117,13 @@ describe('the Prometheus alert rules', () => {
     expect(exprs).toMatch(/gateway_requests_total\{status=~"5\.\."\}/);
     expect(exprs).toMatch(/gateway_upstream_errors_total/);
     expect(exprs).toMatch(/gateway_auth_failures_total/);
+  });
+
+  it('covers the parts that fail: Redis unreachable, JWKS fetches failing, workers restarting (SPEC §11)', () => {
+    const exprs = rules.map((r) => r.expr).join('\n');
+    expect(exprs).toMatch(/gateway_store_up == 0/);
+    expect(exprs).toMatch(/gateway_jwks_fetches_total\{result="error"\}/);
+    expect(exprs).toMatch(/gateway_worker_restarts_total/);
   });
 
   it('gives every rule a duration, a severity and a summary and description', () => {

@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ROOT } from '../support/gateway-process';
+import { ROOT } from '../support/sag-process';
 import { freePort, waitFor } from '../support/redis-server';
 
 /*

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { ROOT, SAG, sag, spawnGateway, type GatewayProcess, type SagResult } from '../support/gateway-process';
+import { ROOT, SAG, sag, spawnGateway, type GatewayProcess, type SagResult } from '../support/sag-process';
 import { canOwnServer, freePort, startRedis, type RedisHandle } from '../support/redis-server';
 
 /*

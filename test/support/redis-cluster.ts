@@ -8,8 +8,9 @@ import { freePort, spawnRedisServer, SpawnedServer, waitFor } from './redis-serv
 
 const run = promisify(execFile);
 
-/** A throw-away Redis Cluster of masters only, on free ports of 127.0.0.1. */
+/** A throw-away Redis Cluster on free ports of 127.0.0.1: masters only, or each master with replicas. */
 export interface RedisClusterHandle {
+  /** Every node, masters first (as `redis-cli --cluster create` assigns them). */
   nodes: { host: string; port: number }[];
   /** Kills one node's redis-server (as if it crashed; nothing restarts it); stop() still cleans up. */
   killNode(port: number): Promise<void>;
@@ -37,7 +38,7 @@ function isBusy(port: number): Promise<boolean> {
  * `nodeTimeoutMs` is the cluster-node-timeout: how long until a dead node is marked failed and, with
  * masters only, the cluster reports itself down (Redis' default is 15 s).
  */
-export async function startRedisCluster(masters = 3, nodeTimeoutMs?: number): Promise<RedisClusterHandle> {
+export async function startRedisCluster(masters = 3, nodeTimeoutMs?: number, replicasPerMaster = 0): Promise<RedisClusterHandle> {
   const dir = await mkdtemp(join(tmpdir(), 'gw-cluster-'));
   const servers: SpawnedServer[] = [];
   const stop = async (): Promise<void> => {
@@ -47,7 +48,7 @@ export async function startRedisCluster(masters = 3, nodeTimeoutMs?: number): Pr
   try {
     const ports: number[] = [];
     const taken = new Set<number>();
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
       const port = await freeClusterPort(taken);
       taken.add(port).add(port + 10000);
       ports.push(port);
@@ -56,7 +57,7 @@ export async function startRedisCluster(masters = 3, nodeTimeoutMs?: number): Pr
       servers.push(await spawnRedisServer(port, clusterArgs));
     }
     const addresses = ports.map((p) => `127.0.0.1:${p}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], {
+    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes'], {
       timeout: 20_000,
     });
     await waitFor(

@@ -74,8 +74,10 @@ export async function spawnRedisServer(
   port: number,
   extraArgs: string[] = [],
   waitMs = 10_000,
+  /** A config file to start from (a Sentinel needs one it can write to). */
+  configFile?: string,
 ): Promise<SpawnedServer> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
+  const args = [...(configFile ? [configFile] : []), '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs];
   const child: ChildProcess = spawn(process.execPath, ['-e', WATCHDOG, 'redis-server', ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -135,6 +135,9 @@ export class ProxyService implements OnApplicationShutdown {
     }
     stripResponseHopByHop(proxyRes.headers);
     if (this.config.corsOrigins !== null) exposeUpstreamHeaders(res, proxyRes.headers['access-control-expose-headers']);
+    // http-proxy would write `Connection: keep-alive`, overriding Node's decision to close this connection
+    // (the client asked to, or the gateway is shutting down, SPEC §11).
+    if (!res.shouldKeepAlive) proxyRes.headers.connection = 'close';
     applyClientHeaderRules(proxyRes.headers, this.config.corsOrigins !== null);
   };
 

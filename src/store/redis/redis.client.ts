@@ -1,7 +1,7 @@
 import { Cluster, Redis, RedisOptions } from 'ioredis';
 import { RedisConfig } from '../../config/config.types';
 
-/** A standalone server or a cluster: both speak the same single-key commands. */
+/** A standalone server (maybe found through Sentinel) or a cluster: both speak the same single-key commands. */
 export type RedisClient = Redis | Cluster;
 
 /** Where the Redis adapter reports connection events; the core module turns them into log lines. */
@@ -41,6 +41,28 @@ export function createRedisClient(cfg: RedisConfig): RedisClient {
         password: cfg.password ?? undefined,
         tls: tlsOf(cfg),
       },
+    });
+  }
+  if (cfg.mode === 'sentinel') {
+    return new Redis({
+      ...FAIL_FAST,
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      retryStrategy: reconnectDelay,
+      sentinels: cfg.sentinels,
+      name: cfg.name,
+      sentinelPassword: cfg.sentinelPassword ?? undefined,
+      // Keep asking the Sentinels (all of them down is an outage like any other), and learn new ones.
+      sentinelRetryStrategy: reconnectDelay,
+      sentinelCommandTimeout: COMMAND_TIMEOUT_MS,
+      updateSentinels: true,
+      // Listens for +switch-master, so a promotion is followed at once rather than at the next error.
+      failoverDetector: true,
+      password: cfg.password ?? undefined,
+      db: cfg.db,
+      tls: tlsOf(cfg),
+      enableTLSForSentinelMode: cfg.tls.enabled,
+      sentinelTLS: tlsOf(cfg),
     });
   }
   const options: RedisOptions = {

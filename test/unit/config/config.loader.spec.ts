@@ -48,6 +48,8 @@ describe('loadConfig', () => {
         adminPort: null,
         adminHost: '127.0.0.1',
         metricsToken: null,
+        shutdownDelayMs: 0,
+        workers: 1,
       });
     });
 
@@ -56,10 +58,11 @@ describe('loadConfig', () => {
       for (const name of [
         'PORT', 'HOST', 'LOG_LEVEL', 'ADMIN_TOKEN', 'CORS_ORIGINS', 'TENANT_CACHE_TTL_MS', 'TENANTS_FILE',
         'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE', 'JWT_CLOCK_TOLERANCE_S',
-        'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
+        'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS', 'SHUTDOWN_DELAY_MS', 'WORKERS', 'REDIS_URL', 'REDIS_HOST', 'REDIS_PORT',
         'REDIS_PASSWORD', 'REDIS_DB', 'REDIS_TLS', 'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES',
         'CORS_ALLOWED_HEADERS', 'CORS_MAX_AGE',
         'ALLOW_UNDERSCORE_HEADERS',
+        'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD',
       ]) {
         empty[name] = '';
       }
@@ -256,6 +259,7 @@ describe('loadConfig', () => {
     ['JWT_CLOCK_TOLERANCE_S', 'jwtClockToleranceS', 0],
     ['JWT_CACHE_SIZE', 'jwtCacheSize', 0],
     ['SHUTDOWN_GRACE_MS', 'shutdownGraceMs', 0],
+    ['SHUTDOWN_DELAY_MS', 'shutdownDelayMs', 0],
   ] as const)('%s', (variable, key, min) => {
     it(`accepts ${min} and larger integers`, () => {
       expect(loadConfig({ [variable]: String(min) })[key]).toBe(min);
@@ -271,13 +275,78 @@ describe('loadConfig', () => {
     expect(problemVariables({ UPSTREAM_TIMEOUT_MS: '0' })).toEqual(['UPSTREAM_TIMEOUT_MS']);
   });
 
-  it.each(['TENANT_CACHE_TTL_MS', 'UPSTREAM_TIMEOUT_MS', 'SHUTDOWN_GRACE_MS'])(
+  it.each(['TENANT_CACHE_TTL_MS', 'UPSTREAM_TIMEOUT_MS', 'SHUTDOWN_GRACE_MS', 'SHUTDOWN_DELAY_MS'])(
     'rejects %s beyond the largest timer delay Node supports',
     (variable) => {
       expect(loadConfig({ [variable]: '2147483647' })).toBeDefined();
       expect(problemVariables({ [variable]: '2147483648' })).toEqual([variable]);
     },
   );
+
+  describe('REDIS_SENTINELS (SPEC §11)', () => {
+    const sentinel = { REDIS_SENTINELS: 's1:26379, [::1]:26380', REDIS_SENTINEL_NAME: 'mymaster' };
+
+    it('reads the Sentinels, the group, both passwords and the db', () => {
+      const config = loadConfig({ ...sentinel, REDIS_SENTINEL_PASSWORD: 'sp', REDIS_PASSWORD: 'dp', REDIS_DB: '2' });
+      expect(config.redis).toEqual({
+        mode: 'sentinel',
+        sentinels: [{ host: 's1', port: 26379 }, { host: '::1', port: 26380 }],
+        name: 'mymaster',
+        sentinelPassword: 'sp',
+        password: 'dp',
+        db: 2,
+        tls: { enabled: false, rejectUnauthorized: true },
+      });
+    });
+
+    it('needs REDIS_SENTINEL_NAME', () => {
+      expect(problemVariables({ REDIS_SENTINELS: 's1:26379' })).toEqual(['REDIS_SENTINEL_NAME']);
+    });
+
+    it.each([
+      ['REDIS_URL', 'redis://r:6379'],
+      ['REDIS_HOST', 'r'],
+      ['REDIS_CLUSTER_NODES', 'c1:7000'],
+    ])('with %s is an error naming both', (other, value) => {
+      expect(problemVariables({ ...sentinel, [other]: value }).sort()).toEqual([other, 'REDIS_SENTINELS'].sort());
+      expect(() => loadConfig({ ...sentinel, [other]: value })).toThrow(new RegExp(`REDIS_SENTINELS: cannot be combined with ${other}`));
+      expect(() => loadConfig({ ...sentinel, [other]: value })).toThrow(new RegExp(`${other}: cannot be combined with REDIS_SENTINELS`));
+    });
+
+    it.each(['REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD'])('refuses %s without REDIS_SENTINELS', (name) => {
+      expect(problemVariables({ REDIS_URL: 'redis://r:6379', [name]: 'x' })).toEqual([name]);
+    });
+
+    it.each(['s1', 's1:0', 's1:26379,nope'])('rejects REDIS_SENTINELS=%j', (value) => {
+      expect(problemVariables({ REDIS_SENTINELS: value, REDIS_SENTINEL_NAME: 'm' })).toEqual(['REDIS_SENTINELS']);
+    });
+
+    it('allows workers', () => {
+      expect(loadConfig({ ...sentinel, WORKERS: '2' }).workers).toBe(2);
+    });
+  });
+
+  describe('WORKERS (SPEC §11)', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    it('is a positive integer or auto', () => {
+      expect(loadConfig({ ...redis, WORKERS: '4' }).workers).toBe(4);
+      expect(loadConfig({ ...redis, WORKERS: ' AUTO ' }).workers).toBe('auto');
+      expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+    });
+
+    it.each(['0', '-1', '1.5', 'many', '1025'])('rejects %j naming WORKERS', (value) => {
+      expect(problemVariables({ ...redis, WORKERS: value })).toEqual(['WORKERS']);
+    });
+
+    it.each(['2', 'auto'])('refuses WORKERS=%s with the embedded store, naming WORKERS', (value) => {
+      expect(problemVariables({ WORKERS: value })).toEqual(['WORKERS']);
+      expect(() => loadConfig({ WORKERS: value })).toThrow(/WORKERS: must be 1 with the embedded in-memory store/);
+    });
+
+    it.each([{ REDIS_HOST: 'redis' }, { REDIS_CLUSTER_NODES: 'a:7000' }, redis])('accepts more than one worker with Redis (%j)', (env) => {
+      expect(loadConfig({ ...env, WORKERS: '2' }).workers).toBe(2);
+    });
+  });
 
   it('accepts a large MAX_BODY_BYTES', () => {
     expect(loadConfig({ MAX_BODY_BYTES: '1073741824' }).maxBodyBytes).toBe(1073741824);
@@ -580,12 +649,21 @@ describe('.env.example', () => {
 
   it('documents every variable, each line a valid value', () => {
     expect(entries.map(([name]) => name).sort()).toEqual(Object.keys(ENV_VARIABLES).sort());
-    for (const [name, value] of entries) expect(() => loadConfig({ [name]: value })).not.toThrow();
+    // Sentinel's variables only make sense together: each is loaded with the others it needs.
+    const companions: Record<string, Record<string, string>> = {
+      REDIS_SENTINELS: { REDIS_SENTINEL_NAME: 'mymaster' },
+      REDIS_SENTINEL_NAME: { REDIS_SENTINELS: 'sentinel-1:26379' },
+      REDIS_SENTINEL_PASSWORD: { REDIS_SENTINELS: 'sentinel-1:26379', REDIS_SENTINEL_NAME: 'mymaster' },
+    };
+    for (const [name, value] of entries) expect(() => loadConfig({ ...companions[name], [name]: value })).not.toThrow();
   });
 
   it('shows the real defaults for every variable that has one', () => {
     // These lines show an example value instead: they have no default.
-    const examplesOnly = ['CORS_ORIGINS', 'CORS_ALLOWED_HEADERS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES', 'ADMIN_PORT'];
+    const examplesOnly = [
+      'CORS_ORIGINS', 'CORS_ALLOWED_HEADERS', 'TENANTS_FILE', 'REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES', 'ADMIN_PORT',
+      'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME',
+    ];
     const shown = Object.fromEntries(entries.filter(([name]) => !examplesOnly.includes(name)));
     expect(loadConfig(shown)).toEqual(loadConfig({}));
   });

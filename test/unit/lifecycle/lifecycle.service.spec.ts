@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { Lifecycle } from '../../../src/lifecycle/lifecycle.service';
 
 afterEach(() => {
@@ -75,5 +76,45 @@ describe('Lifecycle', () => {
     const started = Date.now();
     await expect(lifecycle.waitForIdle(30)).resolves.toBe(false);
     expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+  });
+});
+
+describe('Lifecycle.closeConnections (SPEC §11: Connection: close once the listener closes)', () => {
+  const response = (headersSent = false) => ({ headersSent, shouldKeepAlive: true }) as unknown as ServerResponse;
+
+  it('turns keep-alive off for responses in flight whose headers are not sent yet, and for every later one', () => {
+    const lifecycle = new Lifecycle();
+    const pending = response();
+    const streaming = response(true);
+    const finished = response();
+    lifecycle.requestStarted(pending);
+    lifecycle.requestStarted(streaming);
+    lifecycle.requestStarted(finished);
+    lifecycle.requestEnded(finished);
+
+    const ended: number[] = [];
+    lifecycle.closeConnections(() => ended.push(lifecycle.inFlight));
+    expect(lifecycle.shuttingDown).toBe(true);
+    expect(lifecycle.closingConnections).toBe(true);
+    expect(pending.shouldKeepAlive).toBe(false);
+    // Its headers already said keep-alive: its connection is closed once idle, by the callback below.
+    expect(streaming.shouldKeepAlive).toBe(true);
+    expect(finished.shouldKeepAlive).toBe(true);
+
+    const later = response();
+    lifecycle.requestStarted(later);
+    expect(later.shouldKeepAlive).toBe(false);
+    lifecycle.requestEnded(later);
+    lifecycle.requestEnded(streaming);
+    expect(ended).toEqual([2, 1]);
+  });
+
+  it('keeps keep-alive as it is before the listener closes', () => {
+    const lifecycle = new Lifecycle();
+    lifecycle.beginShutdown();
+    const res = response();
+    lifecycle.requestStarted(res);
+    expect(res.shouldKeepAlive).toBe(true);
+    expect(lifecycle.closingConnections).toBe(false);
   });
 });

@@ -41,7 +41,10 @@ export class JwksUnavailableError extends Error {
 }
 
 /** Reports fetch outcomes: the URI is given without its query string. */
-export type JwksCacheListener = (event: 'jwks_fetched' | 'jwks_fetch_failed', detail: { jwksUri: string; keys?: number; reason?: string }) => void;
+export type JwksCacheListener = (
+  event: 'jwks_fetched' | 'jwks_fetch_failed' | 'jwks_fetch_throttled',
+  detail: { jwksUri: string; keys?: number; reason?: string },
+) => void;
 
 /**
  * The remote JWK Sets of every tenant, one entry per `jwksUri` shared by all tenants naming it,
@@ -111,7 +114,10 @@ class RemoteJwkSet {
       if (!(err instanceof errors.JWKSNoMatchingKey)) throw err;
       // An unknown kid may mean the IdP rotated its keys: refetch, but at most once per cooldown,
       // since anyone holding an API key can send such tokens.
-      if (this.pending === undefined && !this.cooledDown()) throw err;
+      if (this.pending === undefined && !this.cooledDown()) {
+        this.listener('jwks_fetch_throttled', { jwksUri: this.logUri, reason: 'unknown kid within the refetch cooldown' });
+        throw err;
+      }
       await this.refresh().catch(() => undefined);
       if (this.local === local) throw err;
       return this.local!(header, token);
@@ -132,6 +138,7 @@ class RemoteJwkSet {
 
   private async firstSet(): Promise<LocalSet> {
     if (this.pending === undefined && this.elapsed(this.attemptedAt) < this.options.retryMs) {
+      this.listener('jwks_fetch_throttled', { jwksUri: this.logUri, reason: 'failed fetch within the retry delay' });
       throw new JwksUnavailableError(this.lastFailure);
     }
     await this.refresh();
