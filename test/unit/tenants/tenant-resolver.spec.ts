@@ -114,6 +114,62 @@ function concurrently<T>(n: number, call: () => Promise<T>): Promise<T[]> {
   return Promise.all(Array.from({ length: n }, call));
 }
 
+describe('TenantResolver.cachedKeyHash: the answer without a promise', () => {
+  it('has none until a read cached the key and its tenant, then gives what resolveKeyHash gave, with no store read', async () => {
+    const { store, resolver } = setup();
+    await addTenant(store, 'acme');
+    const keyId = await addKey(store, 'acme', 'acme-key');
+    const hash = hashApiKey('acme-key');
+    expect(resolver.cachedKeyHash(hash)).toBeUndefined();
+
+    const read = await resolver.resolveKeyHash(hash);
+    store.resetReads();
+    const cached = resolver.cachedKeyHash(hash);
+    expect(cached).toEqual(read);
+    expect(cached?.key?.keyId).toBe(keyId);
+    expect(store.reads).toEqual({ lookupKey: 0, getTenant: 0 });
+  });
+
+  it('answers null for a key cached as unknown, and nothing for a key never seen', async () => {
+    const { resolver } = setup();
+    expect(resolver.cachedKeyHash(hashApiKey('nobody'))).toBeUndefined();
+    expect(await resolver.resolveApiKey('nobody')).toBeNull();
+    expect(resolver.cachedKeyHash(hashApiKey('nobody'))).toBeNull();
+  });
+
+  it('has none once the entries are stale, after an invalidation of the tenant, or past the key expiry', async () => {
+    const { store, resolver } = setup();
+    await addTenant(store, 'acme');
+    await addKey(store, 'acme', 'acme-key');
+    const hash = hashApiKey('acme-key');
+
+    await resolver.resolveKeyHash(hash);
+    resolver.invalidate({ tenantId: 'acme' });
+    expect(resolver.cachedKeyHash(hash)).toBeUndefined();
+
+    await resolver.resolveKeyHash(hash);
+    advance(TTL_MS);
+    expect(resolver.cachedKeyHash(hash)).toBeUndefined();
+
+    await addKey(store, 'acme', 'short-lived', Date.now() + TTL_MS / 2);
+    await resolver.resolveKeyHash(hash);
+    expect((await resolver.resolveApiKey('short-lived'))?.key).not.toBeNull();
+    expect(resolver.cachedKeyHash(hashApiKey('short-lived'))).toBeDefined();
+    advance(TTL_MS / 2);
+    expect(resolver.cachedKeyHash(hashApiKey('short-lived'))).toBeUndefined();
+    expect(resolver.cachedKeyHash(hash)).toBeDefined();
+  });
+
+  it('throws 500 tenant_misconfigured for a cached tenant that fails validation, as resolveKeyHash does', async () => {
+    const { store, resolver } = setup();
+    await store.putTenant('broken', JSON.stringify({ id: 'broken', upstreamBaseUrl: 'nope' }));
+    await addKey(store, 'broken', 'broken-key');
+    const hash = hashApiKey('broken-key');
+    await expect(resolver.resolveKeyHash(hash)).rejects.toThrow();
+    expect(await gatewayErrorOf(() => resolver.cachedKeyHash(hash))).toMatchObject({ code: 'tenant_misconfigured' });
+  });
+});
+
 describe('TenantResolver', () => {
   describe('resolving a key', () => {
     it('resolves an API key to its validated tenant with compiled routes', async () => {

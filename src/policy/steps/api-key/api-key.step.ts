@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { invalidApiKey, keyDisabled, missingApiKey, tenantDisabled, tenantNotFound } from '../../../errors/gateway-error';
 import type { ServedTenant } from '../../../tenants/tenant.repository';
+import { hashApiKey } from '../../../tenants/api-key';
 import { TenantResolver, type ServedKey } from '../../../tenants/tenant-resolver';
 import type { Decision } from '../../decision';
 import type { PolicyStep } from '../../step';
@@ -15,14 +16,15 @@ export class ApiKeyStep implements PolicyStep {
 
   constructor(@Inject(TenantResolver) private readonly resolver: TenantResolver) {}
 
-  async run(decision: Decision): Promise<void> {
-    const served = decision.namedTenantId === undefined ? await this.byKey(decision) : await this.byName(decision.namedTenantId);
-    const tenant = served.tenant;
-    // Known before the disabled check, so logs and metrics name the tenant of a refused request.
-    decision.tenant = tenant;
-    decision.tenantId = tenant.id;
-    if (tenant.disabled === true) throw tenantDisabled();
-    if (decision.key?.disabled === true) throw keyDisabled();
+  /** Synchronous when the key and its tenant are freshly cached (the hot path); else one store read. */
+  run(decision: Decision): void | Promise<void> {
+    if (decision.namedTenantId !== undefined) return this.byName(decision.namedTenantId).then((served) => accept(decision, served));
+    const apiKey = decision.headers['x-api-key'];
+    if (typeof apiKey !== 'string' || apiKey === '') throw missingApiKey();
+    const hash = hashApiKey(apiKey);
+    const cached = this.resolver.cachedKeyHash(hash);
+    if (cached !== undefined) return acceptKey(decision, cached);
+    return this.resolver.resolveKeyHash(hash).then((served) => acceptKey(decision, served));
   }
 
   shows(decision: Decision): Record<string, unknown> {
@@ -34,21 +36,27 @@ export class ApiKeyStep implements PolicyStep {
     return decision.tenantId === undefined ? {} : { tenantId: decision.tenantId, ...keyFields(decision) };
   }
 
-  private async byKey(decision: Decision): Promise<ServedTenant> {
-    const apiKey = decision.headers['x-api-key'];
-    if (typeof apiKey !== 'string' || apiKey === '') throw missingApiKey();
-    const served: ServedKey | null = await this.resolver.resolveApiKey(apiKey);
-    if (served === null) throw invalidApiKey();
-    decision.key = served.key;
-    return served;
-  }
-
   /** Explain may name the tenant instead of giving a key; naming one that does not exist is a 404. */
   private async byName(tenantId: string): Promise<ServedTenant> {
     const served = await this.resolver.resolveTenant(tenantId);
     if (served === null) throw tenantNotFound(tenantId);
     return served;
   }
+}
+
+function acceptKey(decision: Decision, served: ServedKey | null): void {
+  if (served === null) throw invalidApiKey();
+  decision.key = served.key;
+  accept(decision, served);
+}
+
+/** The tenant is known before the disabled checks, so logs and metrics name the tenant of a refused request. */
+function accept(decision: Decision, served: ServedTenant): void {
+  const tenant = served.tenant;
+  decision.tenant = tenant;
+  decision.tenantId = tenant.id;
+  if (tenant.disabled === true) throw tenantDisabled();
+  if (decision.key?.disabled === true) throw keyDisabled();
 }
 
 /** Explain shows which key answered and whether it is suspended (never the key or its hash). */
