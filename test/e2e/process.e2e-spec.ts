@@ -1,8 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import {
+  connects,
+  exitWithin,
+  killAll,
+  requireBuild,
+  spawnGateway as spawnProcess,
+  startListening as startProcess,
+  stop,
+  tenantWithKey as createTenantWithKey,
+  type GatewayProcess,
+} from '../support/gateway-process';
 import { freePort, sleep, waitFor } from '../support/redis-server';
 import { call } from '../support/http-call';
 import { startUpstream, type Upstream } from '../support/upstream';
@@ -13,121 +23,14 @@ import { startUpstream, type Upstream } from '../support/upstream';
  * SIGTERM draining (§10). `npm test` builds dist/ first (pretest).
  */
 
-const MAIN = resolve(__dirname, '../../dist/main.js');
 const ADMIN_TOKEN = 'process-admin-token-0123456789abcdef';
 const CATEGORIES = ['auth', 'policy', 'request', 'admin', 'system'];
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Date.now() when the process exited. */
-  at: number;
-}
-
-interface GatewayProcess {
-  proc: ChildProcess;
-  port: number;
-  url: string;
-  stdout(): string;
-  stderr(): string;
-  /** stdout split into lines (every one must be JSON, checked where it matters). */
-  lines(): string[];
-  logs(): Record<string, unknown>[];
-  exited: Promise<Exit>;
-  exit: Exit | null;
-}
-
-const children = new Set<GatewayProcess>();
 /** A working directory of our own, so a developer's .env in the repository never leaks into these runs. */
 let cwd: string;
 
-/** Starts `node dist/main.js` with exactly `env` (plus PATH), HOST=127.0.0.1 and a free port unless given. */
-async function spawnGateway(env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const child: GatewayProcess = {
-    proc,
-    port,
-    url: `http://127.0.0.1:${env.PORT ?? port}`,
-    stdout: () => out,
-    stderr: () => err,
-    lines: () => out.split('\n').filter((l) => l.trim() !== ''),
-    logs: () => child.lines().map((l) => JSON.parse(l) as Record<string, unknown>),
-    exit: null,
-    // 'close' rather than 'exit': stdout and stderr are complete by then.
-    exited: new Promise<Exit>((done) =>
-      proc.once('close', (code, signal) => {
-        child.exit = { code, signal, at: Date.now() };
-        done(child.exit);
-      }),
-    ),
-  };
-  children.add(child);
-  return child;
-}
-
-/** Resolves once the child is gone, failing after `ms` (then the afterEach kills it). */
-async function exitWithin(child: GatewayProcess, ms: number): Promise<Exit> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`gateway did not exit within ${ms} ms\nstdout:\n${child.stdout()}\nstderr:\n${child.stderr()}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([child.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Waits (bounded) until GET /healthz answers 200; fails early, with its output, if the child exits. */
-async function untilListening(child: GatewayProcess, ms = 15_000): Promise<void> {
-  await waitFor(
-    async () => {
-      if (child.exit) {
-        throw new Error(`gateway exited (${child.exit.code}) before listening:\n${child.stderr()}\n${child.stdout()}`);
-      }
-      try {
-        return (await call(child.url, '/healthz', { timeoutMs: 1000 })).status === 200;
-      } catch {
-        return false;
-      }
-    },
-    ms,
-    `gateway on ${child.url} to answer /healthz`,
-    50,
-  );
-}
-
-async function startListening(env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const child = await spawnGateway(env);
-  await untilListening(child);
-  return child;
-}
-
-/** True when a TCP connection to the port succeeds now. */
-function connects(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect({ port, host: '127.0.0.1' });
-    socket.setTimeout(500, () => socket.destroy());
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-    socket.once('close', () => done(false));
-  });
-}
+const spawnGateway = (env: Record<string, string> = {}): Promise<GatewayProcess> => spawnProcess(env, { cwd });
+const startListening = (env: Record<string, string> = {}): Promise<GatewayProcess> => startProcess(env, { cwd });
 
 /** A raw HTTP/1.1 connection, to pipeline requests on one socket; collects the response status lines. */
 function rawConnection(port: number): { send(text: string): void; text(): string; statuses(): number[]; closed(ms: number): Promise<void> } {
@@ -149,16 +52,8 @@ function rawConnection(port: number): { send(text: string): void; text(): string
 }
 
 /** Creates a tenant routed to the upstream (all paths allowed) and returns a new API key for it. */
-async function tenantWithKey(child: GatewayProcess, id: string, upstream: Upstream, token = ADMIN_TOKEN): Promise<string> {
-  const headers = { 'x-admin-token': token };
-  const tenant = { id, upstreamBaseUrl: `${upstream.url}/${id}`, allowedRoutes: [{ path: '/' }] };
-  const created = await call(child.url, '/admin/tenants', { method: 'POST', headers, body: tenant });
-  expect(created.status).toBe(201);
-  const key = await call(child.url, `/admin/tenants/${id}/keys`, { method: 'POST', headers, body: {} });
-  expect(key.status).toBe(201);
-  expect(typeof key.json?.apiKey).toBe('string');
-  return key.json!.apiKey as string;
-}
+const tenantWithKey = (child: GatewayProcess, id: string, upstream: Upstream, token = ADMIN_TOKEN): Promise<string> =>
+  createTenantWithKey(child.url, token, id, upstream);
 
 /** Every stdout line is a JSON object with a SPEC §8 category. */
 function expectJsonLogLines(child: GatewayProcess): void {
@@ -179,28 +74,13 @@ function expectJsonLogLines(child: GatewayProcess): void {
   }
 }
 
-/** SIGTERM, then the exit (bounded); returns it. */
-async function stop(child: GatewayProcess, ms = 10_000): Promise<Exit> {
-  if (child.exit) return child.exit;
-  child.proc.kill('SIGTERM');
-  return exitWithin(child, ms);
-}
-
 beforeAll(() => {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npx nest build\` first (npm test does it)`);
+  requireBuild();
   cwd = mkdtempSync(join(tmpdir(), 'gw-process-'));
 });
 
-afterEach(async () => {
-  // Every child this file started, by its own PID; SIGKILL is enough for a process that outlived its test.
-  for (const child of children) {
-    if (!child.exit) {
-      child.proc.kill('SIGKILL');
-      await exitWithin(child, 5000).catch(() => undefined);
-    }
-  }
-  children.clear();
-});
+// Every child this file started, by its own PID; SIGKILL is enough for a process that outlived its test.
+afterEach(killAll);
 
 afterAll(() => {
   rmSync(cwd, { recursive: true, force: true });

@@ -29,6 +29,8 @@ export interface GatewayProcess {
   url: string;
   stdout(): string;
   stderr(): string;
+  /** stdout split into lines, empty ones left out (every one must be JSON, checked where it matters). */
+  lines(): string[];
   /** stdout's JSON lines, parsed (other lines, such as npm's banner, are skipped). */
   logs(): Record<string, unknown>[];
   exited: Promise<Exit>;
@@ -65,9 +67,11 @@ export async function spawnGateway(env: Record<string, string> = {}, opts: Spawn
   const child: GatewayProcess = {
     proc,
     port,
-    url: `http://127.0.0.1:${port}`,
+    // env may name the port itself (a test of PORT's own handling).
+    url: `http://127.0.0.1:${env.PORT ?? port}`,
     stdout: () => out,
     stderr: () => err,
+    lines: () => out.split('\n').filter((line) => line.trim() !== ''),
     logs: () =>
       out
         .split('\n')
