@@ -233,6 +233,25 @@ describe('the built gateway (node dist/main.js)', () => {
     expect((await stop(child)).code).toBe(0);
   });
 
+  it('ADMIN_PORT: the control plane on its own listener, logged at start; SIGTERM closes both and exits 0', async () => {
+    const adminPort = await freePort();
+    const child = await startListening({ ADMIN_TOKEN, ADMIN_PORT: String(adminPort), LOG_LEVEL: 'info' });
+    const adminUrl = `http://127.0.0.1:${adminPort}`;
+    await waitFor(() => child.logs().some((l) => l.msg === 'gateway started'), 5000, 'the start line');
+    expect(child.logs().find((l) => l.msg === 'gateway started')).toMatchObject({ adminHost: '127.0.0.1', adminPort });
+
+    const headers = { 'x-admin-token': ADMIN_TOKEN };
+    const tenant = { id: 'split', upstreamBaseUrl: `${upstream.url}/split`, allowedRoutes: [{ path: '/' }] };
+    expect((await call(adminUrl, '/admin/tenants', { method: 'POST', headers, body: tenant })).status).toBe(201);
+    expect((await call(child.url, '/admin/tenants', { headers })).status).toBe(404);
+    const key = await call(adminUrl, '/admin/tenants/split/keys', { method: 'POST', headers, body: {} });
+    expect((await call(child.url, '/api/x', { headers: { 'x-api-key': key.json!.apiKey as string } })).status).toBe(200);
+    expect((await call(adminUrl, '/metrics', { headers })).status).toBe(200);
+
+    expect((await stop(child)).code).toBe(0);
+    expect(await connects(adminPort)).toBe(false);
+  });
+
   it('without ADMIN_TOKEN, logs a generated token once; it works, an empty or wrong one does not', async () => {
     const child = await startListening({});
     let token = '';
