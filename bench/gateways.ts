@@ -12,6 +12,8 @@ import { freePort, sleep, type BenchChild, type ChildRegistry } from './processe
  * tenant in a TENANTS_FILE:
  *   A  embedded memory store; API key + route (+ the rate limit every tenant has, set never to deny)
  *   B  a real redis-server; API key + route + rate limit (one bucket script per request)
+ *   B-workers2  as B with WORKERS=2: a primary and two worker processes sharing the port, free to
+ *      use both CPUs (on a 2-core machine they compete with the load generator and the upstream)
  *   C  as B, plus an RS256 JWT on every request, verified against a local JWKS server; the same
  *      token every time, so after the first request it is answered by the verified-token cache
  *   C-cold  as C, but every request carries another token: a pool of COLD_TOKENS tokens cycled
@@ -21,6 +23,7 @@ import { freePort, sleep, type BenchChild, type ChildRegistry } from './processe
 export const DESCRIPTIONS: Record<GatewayName, string> = {
   A: 'memory store, API key + route',
   B: 'Redis, API key + route + rate limit',
+  'B-workers2': 'as B, WORKERS=2 (two worker processes, not pinned to one CPU)',
   C: 'Redis, API key + route + rate limit + JWT (RS256), the same token on every request (verified-token cache)',
   'C-cold': 'as C, a new token on every request (every verification in full)',
 };
@@ -30,8 +33,12 @@ export const COLD_TOKENS = 2_000;
 export const COLD_CACHE_SIZE = 1_000;
 /** The environment each configuration adds to the common one. */
 export const GATEWAY_ENV: Partial<Record<GatewayName, Record<string, string>>> = {
+  'B-workers2': { WORKERS: '2' },
   'C-cold': { JWT_CACHE_SIZE: String(COLD_CACHE_SIZE) },
 };
+
+/** Configurations whose processes are not pinned to the proxy's CPU: workers are there to use every core. */
+export const UNPINNED: readonly GatewayName[] = ['B-workers2'];
 
 export const REPO_ROOT = join(__dirname, '..');
 const GATEWAY_MAIN = join(REPO_ROOT, 'dist', 'main.js');
@@ -45,6 +52,8 @@ const GATEWAY_VARIABLES = [
   'REDIS_TLS_REJECT_UNAUTHORIZED', 'REDIS_CLUSTER_NODES', 'LOG_LEVEL', 'ADMIN_TOKEN', 'CORS_ORIGINS',
   'TENANT_CACHE_TTL_MS', 'TENANTS_FILE', 'UPSTREAM_TIMEOUT_MS', 'MAX_BODY_BYTES', 'RATE_LIMIT_FAILURE_MODE',
   'JWT_CLOCK_TOLERANCE_S', 'JWT_CACHE_SIZE', 'JWKS_ALLOW_HTTP', 'TRUST_PROXY', 'SHUTDOWN_GRACE_MS',
+  'REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'REDIS_SENTINEL_PASSWORD', 'CORS_ALLOWED_HEADERS', 'CORS_MAX_AGE',
+  'ALLOW_UNDERSCORE_HEADERS', 'AUDIT_MAX_ENTRIES', 'ADMIN_PORT', 'ADMIN_HOST', 'METRICS_TOKEN', 'WORKERS', 'SHUTDOWN_DELAY_MS',
 ];
 
 /** Far above anything a run can reach (the validator's maximum), refilled within a second. */

@@ -1,8 +1,8 @@
 /** The benchmark's knobs, read once from the environment (documented at the top of run.ts). */
 
-export type GatewayName = 'A' | 'B' | 'C' | 'C-cold';
+export type GatewayName = 'A' | 'B' | 'B-workers2' | 'C' | 'C-cold';
 export type ConfigName = 'baseline' | GatewayName;
-export const GATEWAY_NAMES: readonly GatewayName[] = ['A', 'B', 'C', 'C-cold'];
+export const GATEWAY_NAMES: readonly GatewayName[] = ['A', 'B', 'B-workers2', 'C', 'C-cold'];
 
 export type BodySize = '100' | '16k';
 export const BODY_BYTES: Record<BodySize, number> = { '100': 100, '16k': 16 * 1024 };
@@ -73,7 +73,7 @@ function parseGateways(text: string | undefined): GatewayName[] {
   if (text === undefined || text.trim() === '') return [...GATEWAY_NAMES];
   const names = text.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
   const bad = names.filter((n) => !GATEWAY_NAMES.some((g) => g.toUpperCase() === n));
-  if (bad.length > 0 || names.length === 0) throw new OptionsError(`BENCH_ONLY must be a comma list of A, B, C, C-COLD (got ${JSON.stringify(text)})`);
+  if (bad.length > 0 || names.length === 0) throw new OptionsError(`BENCH_ONLY must be a comma list of A, B, B-WORKERS2, C, C-COLD (got ${JSON.stringify(text)})`);
   return GATEWAY_NAMES.filter((n) => names.includes(n.toUpperCase()));
 }
 

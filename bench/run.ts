@@ -5,7 +5,7 @@
  * Knobs (environment):
  *   BENCH_QUICK=1           short runs (1 s × 1 round, 0.5 s warm-up) and smaller memory tests
  *                           (256 MiB transfers, 5,000 unknown keys): about a minute in all
- *   BENCH_ONLY=A,B          gateway configurations to run (A, B, C, C-cold); the baseline always runs
+ *   BENCH_ONLY=A,B          gateway configurations to run (A, B, B-workers2, C, C-cold); the baseline always runs
  *   BENCH_SCENARIOS=50x100  comma list of <connections>x<100|16k> (default 50x100,50x16k,10x100,10x16k)
  *   BENCH_DURATION_S=4      seconds per measured run (default 4; quick 1)
  *   BENCH_ROUNDS=3          measured rounds per configuration and scenario (default 3; quick 1)
@@ -23,7 +23,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkProxies, COLD_TOKENS, DESCRIPTIONS, GATEWAY_ENV, makeIdentity, REPO_ROOT, startGateway, startRedisServer, writeTenantsFile, type Identity, type RunningGateway } from './gateways';
+import { checkProxies, COLD_TOKENS, DESCRIPTIONS, GATEWAY_ENV, makeIdentity, REPO_ROOT, startGateway, startRedisServer, UNPINNED, writeTenantsFile, type Identity, type RunningGateway } from './gateways';
 import { previousReport } from './compare';
 import { createLoadGenerator, type LoadGenerator } from './load';
 import { runMemoryTests, type MemoryResult } from './memory';
@@ -136,7 +136,7 @@ async function startProxies(ctx: Context, upstreamPort: number): Promise<{ targe
       tenantsFile: file,
       redisUrl: name === 'A' ? null : redis!.url,
       cwd: ctx.scratch,
-      cpu: pinning.proxyCpu,
+      cpu: UNPINNED.includes(name) ? null : pinning.proxyCpu,
       profileDir: ctx.profileDir,
       env: GATEWAY_ENV[name],
     });
