@@ -40,7 +40,7 @@ export function requestContextMiddleware(logger: Logger, lifecycle: Lifecycle, m
     const ctx = contextOf(req);
     lifecycle.requestEnded(this);
     const durationMs = performance.now() - ctx.startedAt;
-    const status = this.writableFinished ? this.statusCode : 499;
+    const status = ctx.upgradeStatus ?? (this.writableFinished ? this.statusCode : 499);
     if (ctx.plane === 'data') metrics.dataEnded(ctx, status, durationMs);
     else if (ctx.plane === 'control') metrics.controlEnded(endpointOf(req), status, durationMs);
     const tenantId = ctx.tenantId ?? 'unknown';

@@ -6,6 +6,7 @@ import { rawProblemResponse, sendProblem } from '../errors/problem';
 import { contextOf } from '../observability/request-context';
 import { requestIdFrom } from '../observability/request-id';
 import { requestRefusal } from '../policy/request-refusal';
+import { setUpgradeHead } from './upgrade';
 
 type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -45,6 +46,16 @@ export function installRequestGate(server: Server, context: Middleware): void {
   };
   server.on('request', gated);
   server.on('clientError', answerClientError);
+  // An upgrade (SPEC §15, §18) gets a response object on its socket like any request: a WebSocket to
+  // /api/* that passes the pipeline is proxied from there; anything else is answered, then closed.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    setUpgradeHead(req, head);
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end(() => socket.destroy()));
+    gated(req, res);
+  });
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     // Node has let go of this socket: its errors are ours to catch, and it is closed once answered.
     socket.on('error', () => socket.destroy());

@@ -16,6 +16,8 @@ export class Lifecycle {
   /** Responses in progress, to turn their keep-alive off when the listener closes. */
   private readonly responses = new Set<ServerResponse>();
   private onRequestEnded: (() => void) | null = null;
+  /** Requests that became WebSocket connections: no longer in flight, closed with `close(code)` at shutdown. */
+  private readonly upgraded = new Map<ServerResponse, (code: number) => void>();
 
   get shuttingDown(): boolean {
     return this.draining;
@@ -52,7 +54,32 @@ export class Lifecycle {
     else this.responses.add(res);
   }
 
+  /**
+   * The request switched protocols (SPEC §15): it no longer holds up the HTTP drain; `close` ends it
+   * at shutdown. Its requestEnded (when the connection closes) then only forgets it.
+   */
+  requestUpgraded(res: ServerResponse, close: (code: number) => void): void {
+    this.requestEnded(res);
+    this.upgraded.set(res, close);
+  }
+
+  get upgradedConnections(): number {
+    return this.upgraded.size;
+  }
+
+  /** Resolves once every upgraded connection has closed (each one's request line written), or after `timeoutMs`. */
+  async upgradedClosed(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.upgraded.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /** Closes every upgraded connection with `code` (1001 at shutdown). */
+  closeUpgraded(code: number): void {
+    for (const close of [...this.upgraded.values()]) close(code);
+  }
+
   requestEnded(res?: ServerResponse): void {
+    if (res !== undefined && this.upgraded.delete(res)) return;
     this.inflight--;
     if (res !== undefined) this.responses.delete(res);
     if (this.onRequestEnded !== null) this.onRequestEnded();

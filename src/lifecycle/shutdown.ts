@@ -15,8 +15,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /**
  * SPEC §10/§11: /readyz turns 503 at once; requests are still served for `delayMs`; then the listener
  * closes, responses carry `Connection: close` and idle keep-alive connections are closed; in-flight
- * requests finish (up to `graceMs`, counted from the end of the delay); then the app closes (store,
- * agents). Resolves true when everything drained.
+ * requests finish (up to `graceMs`, counted from the end of the delay), and WebSockets are closed with
+ * 1001 once they have (§15); then the app closes (store, agents). Resolves true when everything drained.
  */
 export async function drainAndClose(app: INestApplication, timing: ShutdownTiming, logger: Logger): Promise<boolean> {
   const lifecycle = app.get(Lifecycle);
@@ -35,6 +35,12 @@ export async function drainAndClose(app: INestApplication, timing: ShutdownTimin
   // response is never answered, and Node never reports its end.)
   let graceTimer: NodeJS.Timeout | undefined;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // WebSockets (SPEC §15) close with 1001 once the HTTP requests in flight have drained, at the latest
+  // when the grace period ends.
+  void lifecycle.waitForIdle(graceMs).then(() => {
+    if (lifecycle.upgradedConnections > 0) logger.info({ category: 'system', websockets: lifecycle.upgradedConnections }, 'shutting down: closing WebSockets');
+    lifecycle.closeUpgraded(1001);
+  });
   server.closeIdleConnections();
   const drained = await Promise.race([
     closed.then(() => true),
@@ -44,6 +50,8 @@ export async function drainAndClose(app: INestApplication, timing: ShutdownTimin
   if (!drained) logger.warn({ category: 'system', inFlight: lifecycle.inFlight }, 'grace period over: closing connections');
   server.closeAllConnections();
   await closed;
+  // A WebSocket's line is written when its socket has closed, which the server may learn first.
+  await lifecycle.upgradedClosed(1000);
   await app.close();
   return drained;
 }

@@ -94,6 +94,12 @@ export class Metrics {
     buckets: LATENCY_BUCKETS_MS,
     registers: [this.registry],
   });
+  readonly websockets = new Gauge({
+    name: 'gateway_websocket_connections',
+    help: 'WebSocket connections open through the gateway, by tenant.',
+    labelNames: ['tenantId'] as const,
+    registers: [this.registry],
+  });
   readonly inflight = new Gauge({
     name: 'gateway_inflight_requests',
     help: 'Data-plane requests in progress.',

@@ -14,6 +14,11 @@ export interface RequestContext {
   tenantId?: string;
   /** The SPEC code of the denial or error, when there is one. */
   errorCode?: ErrorCode;
+  /**
+   * A WebSocket upgrade proxied to the upstream: the status of the upstream's answer (101 once the
+   * connection switched), logged and counted when the connection closes (SPEC §15).
+   */
+  upgradeStatus?: number;
 }
 
 export type ContextRequest = IncomingMessage & { ctx: RequestContext };

@@ -46,7 +46,8 @@ export class RequestMetrics {
     const tenantId = ctx.tenantId ?? 'unknown';
     const children = this.dataChildren(tenantId, status);
     children.requests.inc();
-    children.latency.observe(ms);
+    // A WebSocket's time is its lifetime, not a latency.
+    if (status !== 101) children.latency.observe(ms);
     const code = ctx.errorCode;
     if (code === undefined) return;
     this.metrics.denials.labels(tenantId, code).inc();

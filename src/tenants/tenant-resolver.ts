@@ -24,6 +24,8 @@ export interface KeyMeta {
   keyId: string;
   disabled: boolean;
   rateLimit: BucketLimit | null;
+  /** Epoch ms when the key stops working (null: never); an open WebSocket of the key is closed then. */
+  expiresAtMs?: number | null;
 }
 
 /** A key hash's answer: its tenant, and its metadata (null for a mapping written by hand without any). */
@@ -65,6 +67,8 @@ export class TenantResolver {
   private readonly keyReads = new SingleFlight<string, (KeyLookup & { key: KeyMeta | null }) | null>();
   private readonly tenantReads = new SingleFlight<string, LoadedTenant | null>();
   private readonly refreshAheadMs: number;
+  /** Told of every invalidation once the caches have dropped what it names (open WebSockets re-check). */
+  private readonly invalidationListeners: ((msg: Invalidation) => void)[] = [];
 
   constructor(
     private readonly store: StateStore,
@@ -146,12 +150,21 @@ export class TenantResolver {
    * (a revoked key), and every unknown key (a key just created may have been cached as unknown).
    */
   invalidate(msg: Invalidation): void {
-    if ('all' in msg) return this.invalidateAll();
-    this.epoch++;
-    this.forgetReads();
-    this.tenants.delete(msg.tenantId);
-    this.keys.deleteWhere((entry) => entry.tenantId === msg.tenantId);
-    this.unknownKeys.clear();
+    if ('all' in msg) {
+      this.invalidateAll();
+    } else {
+      this.epoch++;
+      this.forgetReads();
+      this.tenants.delete(msg.tenantId);
+      this.keys.deleteWhere((entry) => entry.tenantId === msg.tenantId);
+      this.unknownKeys.clear();
+    }
+    for (const listener of this.invalidationListeners) listener(msg);
+  }
+
+  /** Calls `listener` after each invalidation, once the caches have dropped what it names. */
+  onInvalidated(listener: (msg: Invalidation) => void): void {
+    this.invalidationListeners.push(listener);
   }
 
   /** The tenant id an API key hash maps to with the key's metadata, or null for an unknown key. */
@@ -249,5 +262,6 @@ export class TenantResolver {
 
 function metaOf(record: KeyRecord | null): KeyMeta | null {
   if (record === null) return null;
-  return { keyId: record.keyId, disabled: record.disabled === true, rateLimit: record.rateLimit ?? null };
+  const expiresAtMs = record.expiresAt === null ? null : Date.parse(record.expiresAt);
+  return { keyId: record.keyId, disabled: record.disabled === true, rateLimit: record.rateLimit ?? null, expiresAtMs: Number.isNaN(expiresAtMs) ? null : expiresAtMs };
 }

@@ -13,6 +13,8 @@ import type { Tenant } from '../../tenants/tenant.model';
 import { bodyLimitOf } from '../../policy/body-limit';
 import { forwardRefusal } from '../../policy/forward-refusal';
 import { upstreamPrefix } from '../../policy/upstream-url';
+import { isWebSocketUpgrade } from '../../http/upgrade';
+import { WebSocketProxy } from '../websocket/websocket-proxy';
 import { applyClientHeaderRules, applyUpstreamHeaderRules, stripResponseHopByHop } from './header-rules';
 import { UpstreamAgents } from './upstream-agents';
 import type { ApiContext } from '../api-context';
@@ -23,6 +25,8 @@ interface UpstreamTarget {
   port: number;
   /** Headers set on every upstream request: Host = host[:port], an IPv6 address in brackets. */
   headers: { host: string };
+  /** The target's http-proxy server, for WebSocket upgrades (`ws()`). */
+  proxy: httpProxy;
   /** Path prefix of upstreamBaseUrl, without a trailing '/'. */
   prefix: string;
   origin: string;
@@ -83,6 +87,7 @@ export class ProxyService implements OnApplicationShutdown {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(Metrics) private readonly metrics: Metrics,
     @Inject(TRUST_PROXY) private readonly trust: TrustProxy,
+    @Inject(WebSocketProxy) private readonly websockets: WebSocketProxy,
   ) {}
 
   private readonly onProxyReq = (proxyReq: ClientRequest, req: ProxiedRequest): void => {
@@ -150,6 +155,8 @@ export class ProxyService implements OnApplicationShutdown {
     const forwardPath = target.prefix + ctx.path!;
     const refusal = forwardRefusal(limit, declared, forwardPath);
     if (refusal !== null) throw refusal;
+    // Read before the header rules remove it: an open WebSocket is re-checked by its key (SPEC §15).
+    const webSocketKey = isWebSocketUpgrade(req) ? req.headers['x-api-key'] : undefined;
 
     const clientConnection = applyUpstreamHeaderRules(req.headers, {
       tenantId: tenant.id,
@@ -165,6 +172,10 @@ export class ProxyService implements OnApplicationShutdown {
     });
     // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.
     req.url = forwardPath + (ctx.query ?? '');
+    if (typeof webSocketKey === 'string') {
+      this.websockets.forward(req, res, ctx, webSocketKey, target.proxy, () => target.errors.inc());
+      return;
+    }
 
     const exchange: Exchange = { target, sentAt: performance.now(), timedOut: false, failed: false, errorCounted: false, clientGone: false, res, ctx };
     // A property, not a WeakMap: every request's entry in a long-lived WeakMap outlives two young
@@ -232,7 +243,7 @@ export class ProxyService implements OnApplicationShutdown {
       const url = new URL(tenant.upstreamBaseUrl);
       const secure = url.protocol === 'https:';
       const headers = { host: url.host };
-      const built: Omit<UpstreamTarget, 'web'> = {
+      const built: Omit<UpstreamTarget, 'web' | 'proxy'> = {
         protocol: url.protocol,
         host: url.hostname.replace(/^\[|\]$/g, ''),
         port: url.port ? Number(url.port) : secure ? 443 : 80,
@@ -257,7 +268,8 @@ export class ProxyService implements OnApplicationShutdown {
       const proxy = httpProxy.createProxyServer(options);
       proxy.on('proxyReq', this.onProxyReq);
       proxy.on('proxyRes', this.onProxyRes);
-      target = Object.assign(built, { web: proxy.web.bind(proxy) as WebWithCallback });
+      this.websockets.attach(proxy);
+      target = Object.assign(built, { web: proxy.web.bind(proxy) as WebWithCallback, proxy });
       this.targets.set(tenant, target);
     }
     return target;
