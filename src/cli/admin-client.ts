@@ -10,6 +10,11 @@ export interface Problem {
   errors?: { path: string; message: string }[];
 }
 
+const HINTS: Record<string, string[]> = {
+  invalid_admin_token: ["check SAG_ADMIN_TOKEN or --token: it must be the gateway's ADMIN_TOKEN, or a tenant token (sat_...) that is neither expired nor revoked"],
+  forbidden: ["the token's role may not do this: a tenant token acts for its own tenant only, a viewer only reads; use the operator's ADMIN_TOKEN"],
+};
+
 /** The gateway refused a request: its problem document, kept for callers that expect some codes. */
 export class ProblemError extends CliFailure {
   constructor(
@@ -17,7 +22,7 @@ export class ProblemError extends CliFailure {
     what: string,
   ) {
     const code = problem.code === undefined ? '' : ` (${problem.code})`;
-    const hint = problem.code === 'invalid_admin_token' ? ['check SAG_ADMIN_TOKEN or --token: it must be the gateway\'s ADMIN_TOKEN'] : [];
+    const hint = HINTS[problem.code ?? ''] ?? [];
     super(`${what}: ${problem.title ?? `HTTP ${problem.status}`}: ${problem.detail ?? ''}${code}`.trimEnd(), [
       ...(problem.errors ?? []).map((e) => `${e.path || '(body)'}: ${e.message}`),
       ...hint,
@@ -55,13 +60,18 @@ export class AdminClient {
     return this.request<T>('PUT', path, body);
   }
 
+  /** An RFC 7396 merge patch: absent fields stay, null clears. */
+  patch<T>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PATCH', path, body, 'application/merge-patch+json');
+  }
+
   delete(path: string): Promise<void> {
     return this.request<void>('DELETE', path);
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const headers: Record<string, string> = { 'X-Admin-Token': this.opts.token, Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (body !== undefined) headers['Content-Type'] = contentType;
     const what = `${method} ${path}`;
     let res: Response;
     try {

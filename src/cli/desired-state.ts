@@ -3,13 +3,15 @@ import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { hashApiKey } from '../tenants/api-key';
 import type { Tenant } from '../tenants/tenant.model';
-import { parseTenantsFile } from '../tenants/tenants-file';
+import { parseTenantsFile, type FileKeyFields } from '../tenants/tenants-file';
 import { CliFailure } from './cli-error';
 
 /** A tenant as FILE wants it, with the hashes of its keys (plain keys are hashed here and never sent). */
 export interface DesiredTenant {
   tenant: Tenant;
   keyHashes: string[];
+  /** What FILE says of some keys (name, rateLimit, disabled, expiresAt), by hash; a field not given is left alone. */
+  keyFields?: ReadonlyMap<string, FileKeyFields>;
 }
 
 /**
@@ -40,9 +42,10 @@ export function readDesiredState(file: string): DesiredTenant[] {
       result.errors.map((e) => `${e.path || '(root)'}: ${e.message}`),
     );
   }
-  return result.entries.map(({ tenant, apiKeys, apiKeyHashes }) => ({
+  return result.entries.map(({ tenant, apiKeys, apiKeyHashes, keyFields }) => ({
     tenant,
     keyHashes: [...new Set([...apiKeys.map(hashApiKey), ...apiKeyHashes])],
+    keyFields,
   }));
 }
 

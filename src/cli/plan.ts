@@ -1,5 +1,6 @@
 import type { KeyView } from '../tenants/key.schema';
 import type { Tenant } from '../tenants/tenant.model';
+import type { FileKeyFields } from '../tenants/tenants-file';
 import type { DesiredTenant } from './desired-state';
 
 /**
@@ -9,7 +10,7 @@ import type { DesiredTenant } from './desired-state';
  */
 
 export type TenantAction = 'create' | 'update' | 'delete' | 'unchanged';
-export type KeyAction = 'create' | 'revoke' | 'unchanged';
+export type KeyAction = 'create' | 'update' | 'revoke' | 'unchanged';
 
 export interface TenantStep {
   action: TenantAction;
@@ -26,8 +27,12 @@ export interface KeyStep {
   fingerprint: string;
   /** create: the SHA-256 to register. */
   hash?: string;
-  /** revoke, unchanged: the gateway's key id. */
+  /** revoke, update, unchanged: the gateway's key id. */
   keyId?: string;
+  /** update: the fields that differ; create: those FILE gives. */
+  fields: string[];
+  /** create, update: FILE's value of each field in `fields` (a merge patch for update). */
+  set?: FileKeyFields;
 }
 
 export interface Plan {
@@ -66,7 +71,7 @@ export function makePlan(desired: readonly DesiredTenant[], live: LiveState, pru
   const plan: Plan = { tenants: [], keys: [] };
   const liveById = new Map(live.tenants.map((t) => [t.id, t]));
   const named = new Set(desired.map((d) => d.tenant.id));
-  for (const { tenant, keyHashes } of desired) {
+  for (const { tenant, keyHashes, keyFields } of desired) {
     const current = liveById.get(tenant.id);
     if (current !== undefined) {
       const fields = changedFields(current, tenant);
@@ -76,7 +81,7 @@ export function makePlan(desired: readonly DesiredTenant[], live: LiveState, pru
     } else {
       plan.tenants.push({ action: 'create', id: tenant.id, fields: [], tenant });
     }
-    plan.keys.push(...keySteps(tenant.id, keyHashes, live.keys.get(tenant.id) ?? [], prune));
+    plan.keys.push(...keySteps(tenant.id, keyHashes, keyFields ?? new Map(), live.keys.get(tenant.id) ?? [], prune));
   }
   if (prune) {
     const extra = [...live.tenants.map((t) => t.id), ...live.invalidTenantIds].filter((id) => !named.has(id));
@@ -85,21 +90,39 @@ export function makePlan(desired: readonly DesiredTenant[], live: LiveState, pru
   return plan;
 }
 
+/** The fields FILE gives a key that differ from the live key's (a field FILE leaves out is not managed). */
+export function changedKeyFields(live: KeyView, wanted: FileKeyFields): string[] {
+  const differs: Record<keyof FileKeyFields, boolean> = {
+    name: wanted.name !== undefined && wanted.name !== live.name,
+    rateLimit: wanted.rateLimit !== undefined && canonical(wanted.rateLimit) !== canonical(live.rateLimit),
+    disabled: wanted.disabled !== undefined && wanted.disabled !== live.disabled,
+    expiresAt: wanted.expiresAt !== undefined && (live.expiresAt === null || Date.parse(wanted.expiresAt) !== Date.parse(live.expiresAt)),
+  };
+  return (Object.keys(differs) as (keyof FileKeyFields)[]).filter((f) => differs[f]);
+}
+
+const pick = (fields: FileKeyFields, names: readonly string[]): FileKeyFields =>
+  Object.fromEntries(Object.entries(fields).filter(([k]) => names.includes(k)));
+
 /** Each wanted hash matches a live key with its fingerprint; live keys left over are revoked with --prune. */
-function keySteps(tenantId: string, hashes: readonly string[], liveKeys: readonly KeyView[], prune: boolean): KeyStep[] {
+function keySteps(tenantId: string, hashes: readonly string[], wanted: ReadonlyMap<string, FileKeyFields>, liveKeys: readonly KeyView[], prune: boolean): KeyStep[] {
   const unmatched = [...liveKeys];
   const steps: KeyStep[] = [];
   for (const hash of hashes) {
     const fingerprint = fingerprintOf(hash);
+    const fields = wanted.get(hash) ?? {};
     const i = unmatched.findIndex((k) => k.fingerprint === fingerprint);
     if (i >= 0) {
-      steps.push({ action: 'unchanged', tenantId, fingerprint, keyId: unmatched[i].keyId });
+      const live = unmatched[i];
+      const differ = changedKeyFields(live, fields);
+      if (differ.length === 0) steps.push({ action: 'unchanged', tenantId, fingerprint, keyId: live.keyId, fields: [] });
+      else steps.push({ action: 'update', tenantId, fingerprint, keyId: live.keyId, fields: differ, set: pick(fields, differ) });
       unmatched.splice(i, 1);
     } else {
-      steps.push({ action: 'create', tenantId, fingerprint, hash });
+      steps.push({ action: 'create', tenantId, fingerprint, hash, fields: Object.keys(fields).sort(), set: fields });
     }
   }
-  if (prune) for (const k of unmatched) steps.push({ action: 'revoke', tenantId, fingerprint: k.fingerprint, keyId: k.keyId });
+  if (prune) for (const k of unmatched) steps.push({ action: 'revoke', tenantId, fingerprint: k.fingerprint, keyId: k.keyId, fields: [] });
   return steps;
 }
 

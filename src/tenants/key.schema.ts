@@ -20,7 +20,7 @@ const NAME_MESSAGE = 'must be 1 to 64 printable characters';
 const PRINTABLE = /^[^\p{Cc}\p{Cs}\p{Cn}]+$/u;
 
 /** SPEC §13: a key's label. */
-const nameSchema = z
+export const nameSchema = z
   .string({ error: NAME_MESSAGE })
   .refine((name) => PRINTABLE.test(name) && [...name].length <= 64, NAME_MESSAGE);
 

@@ -72,12 +72,14 @@ export class TenantsFileLoader implements OnApplicationBootstrap {
   private async upsert(entries: TenantsFileEntry[]): Promise<void> {
     const createdAt = new Date().toISOString();
     let keys = 0;
-    for (const { tenant, apiKeys, apiKeyHashes } of entries) {
+    for (const { tenant, apiKeys, apiKeyHashes, keyFields } of entries) {
       await this.repository.save(tenant);
       for (const hash of [...apiKeys.map(hashApiKey), ...apiKeyHashes]) {
-        // SPEC §17: a key already there keeps its keyId, createdAt and what the API set on it.
+        // SPEC §17: a key already there keeps its keyId, createdAt and what the API set on it; the
+        // file's fields (name, rateLimit, disabled, expiresAt) are those of a key it adds.
         const kept = await this.store.keyByHash(tenant.id, hash);
-        if (kept === null) await this.store.addKey(tenant.id, { keyId: fileKeyId(hash), hash, createdAt, expiresAt: null });
+        const fields = keyFields.get(hash) ?? {};
+        if (kept === null) await this.store.addKey(tenant.id, { keyId: fileKeyId(hash), hash, createdAt, expiresAt: fields.expiresAt ?? null, name: fields.name ?? null, disabled: fields.disabled ?? false, rateLimit: fields.rateLimit ?? null });
         else if ((await this.store.lookupKey(hash))?.tenantId !== tenant.id && !expired(kept)) await this.store.addKey(tenant.id, kept);
         keys++;
       }

@@ -3,8 +3,18 @@ import { ALWAYS, formatPath, isJsonObject, strictObject, typeMessages, validate 
 import { errorMessage } from '../errors/error-message';
 import type { ValidationIssue } from '../errors/gateway-error';
 import { hashApiKey } from './api-key';
+import { nameSchema } from './key.schema';
 import type { Tenant } from './tenant.model';
-import { isTenantId, tenantObjectSchema, type TenantSchemaOptions } from './tenant.schema';
+import { isTenantId, rateLimitSchema, tenantObjectSchema, type RateLimitPolicy, type TenantSchemaOptions } from './tenant.schema';
+
+/** What a file may say of a key besides the key itself (SPEC §13); absent: left as it is. */
+export interface FileKeyFields {
+  name?: string;
+  rateLimit?: RateLimitPolicy;
+  disabled?: boolean;
+  /** An ISO instant in UTC; past ones are allowed here (the file does not go invalid with time). */
+  expiresAt?: string;
+}
 
 export interface TenantsFileEntry {
   tenant: Tenant;
@@ -12,6 +22,8 @@ export interface TenantsFileEntry {
   apiKeys: string[];
   /** SHA-256 hex of existing keys, lower-cased. */
   apiKeyHashes: string[];
+  /** The fields the file gives keys written as objects, by the key's SHA-256. */
+  keyFields: Map<string, FileKeyFields>;
 }
 
 export type TenantsFileResult = { ok: true; entries: TenantsFileEntry[] } | { ok: false; errors: ValidationIssue[] };
@@ -25,17 +37,45 @@ const HASH_MESSAGE = 'must be a SHA-256 hash written as 64 hexadecimal character
 const isApiKey = (key: unknown): key is string => typeof key === 'string' && API_KEY_PATTERN.test(key);
 const isKeyHash = (hash: unknown): hash is string => typeof hash === 'string' && HASH_PATTERN.test(hash);
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+const INSTANT_MESSAGE = 'must be an RFC 3339 date-time';
+
+const ATTRIBUTES = {
+  name: nameSchema.optional(),
+  rateLimit: rateLimitSchema.optional(),
+  disabled: z.boolean({ error: 'must be true or false' }).optional(),
+  expiresAt: z
+    .string({ error: INSTANT_MESSAGE })
+    .refine((t) => RFC3339.test(t) && !Number.isNaN(Date.parse(t)), INSTANT_MESSAGE)
+    .transform((t) => new Date(Date.parse(t)).toISOString())
+    .optional(),
+};
+
+const apiKeyString = z.string({ error: API_KEY_MESSAGE }).regex(API_KEY_PATTERN, API_KEY_MESSAGE);
+const hashString = z
+  .string({ error: HASH_MESSAGE })
+  .regex(HASH_PATTERN, HASH_MESSAGE)
+  .transform((hash) => hash.toLowerCase());
+
+/** A key as a string, or as an object naming it (`key` or `sha256`) with its fields (SPEC §13). */
+function keyItem<S extends z.ZodType<string>>(field: 'key' | 'sha256', value: S) {
+  const object = strictObject({ [field]: value, ...ATTRIBUTES } as { [K in typeof field]: S } & typeof ATTRIBUTES, `must be a string or an object {"${field}", "name"?, "rateLimit"?, "disabled"?, "expiresAt"?}`);
+  return z.unknown().transform((item, ctx): { value: string; fields: FileKeyFields } => {
+    const result = typeof item === 'string' ? value.safeParse(item) : object.safeParse(item);
+    if (!result.success) {
+      for (const issue of result.error.issues) ctx.addIssue({ ...issue });
+      return z.NEVER;
+    }
+    if (typeof result.data === 'string') return { value: result.data, fields: {} };
+    const { [field]: named, ...fields } = result.data as Record<string, unknown>;
+    return { value: named as string, fields: fields };
+  });
+}
+
 /** The key lists a TENANTS_FILE entry holds beside the tenant's own fields. */
 const KEY_FIELDS = {
-  apiKeys: z.array(z.string({ error: API_KEY_MESSAGE }).regex(API_KEY_PATTERN, API_KEY_MESSAGE)).default(() => []),
-  apiKeyHashes: z
-    .array(
-      z
-        .string({ error: HASH_MESSAGE })
-        .regex(HASH_PATTERN, HASH_MESSAGE)
-        .transform((hash) => hash.toLowerCase()),
-    )
-    .default(() => []),
+  apiKeys: z.array(keyItem('key', apiKeyString)).default(() => []),
+  apiKeyHashes: z.array(keyItem('sha256', hashString)).default(() => []),
 };
 
 function buildFileSchema(opts: TenantSchemaOptions) {
@@ -68,7 +108,12 @@ export function parseTenantsFile(text: string, opts: TenantSchemaOptions): Tenan
   if (!result.ok) return result;
   return {
     ok: true,
-    entries: result.value.tenants.map(({ apiKeys, apiKeyHashes, ...tenant }) => ({ tenant, apiKeys, apiKeyHashes })),
+    entries: result.value.tenants.map(({ apiKeys, apiKeyHashes, ...tenant }) => {
+      const keyFields = new Map<string, FileKeyFields>();
+      for (const k of apiKeys) if (Object.keys(k.fields).length > 0) keyFields.set(hashApiKey(k.value), k.fields);
+      for (const k of apiKeyHashes) if (Object.keys(k.fields).length > 0) keyFields.set(k.value, k.fields);
+      return { tenant, apiKeys: apiKeys.map((k) => k.value), apiKeyHashes: apiKeyHashes.map((k) => k.value), keyFields };
+    }),
   };
 }
 
@@ -109,7 +154,9 @@ function duplicateKeys(entries: unknown[], ctx: z.core.$RefinementCtx): void {
 function keyHashes(entry: Record<string, unknown>, field: 'apiKeys' | 'apiKeyHashes', index: number): { path: PropertyKey[]; hash: string }[] {
   const items: unknown = entry[field];
   if (!Array.isArray(items)) return [];
-  return items.flatMap((item: unknown, j) => {
+  return items.flatMap((listed: unknown, j) => {
+    // After parsing, an item is {value, fields}; an item that failed to parse is still as written.
+    const item = isJsonObject(listed) ? (listed.value ?? listed[field === 'apiKeys' ? 'key' : 'sha256']) : listed;
     const path = ['tenants', index, field, j];
     if (field === 'apiKeys') return isApiKey(item) ? [{ path, hash: hashApiKey(item) }] : [];
     return isKeyHash(item) ? [{ path, hash: item.toLowerCase() }] : [];

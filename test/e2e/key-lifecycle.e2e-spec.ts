@@ -287,4 +287,39 @@ describe('TENANTS_FILE keys across restarts (SPEC §17)', () => {
       await second.close();
     }
   });
+
+  it('give a key they add the name, rate limit, suspension and expiry the file writes for it; a key already there keeps what the API set', async () => {
+    const tenantId = id('filefields');
+    const apiKey = `file-key-${randomBytes(12).toString('hex')}`;
+    const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
+    const file = join(dir, 'fields.json');
+    const write = (name: string) =>
+      writeFileSync(
+        file,
+        JSON.stringify({
+          tenants: [{ id: tenantId, upstreamBaseUrl: `${upstream.url}/svc`, allowedRoutes: [{ path: '/' }], apiKeys: [{ key: apiKey, name, disabled: true, rateLimit: { windowSeconds: 60, maxRequests: 3 }, expiresAt }] }],
+        }),
+      );
+    write('from the file');
+    const first = await startGateway({ REDIS_URL: redis.url, TENANTS_FILE: file });
+    try {
+      await waitReady(first);
+      await waitFor(async () => (await admin(first, 'GET', `/admin/tenants/${tenantId}/keys`)).json?.keys?.length === 1, 5000, 'file key');
+      const [key] = (await admin(first, 'GET', `/admin/tenants/${tenantId}/keys`)).json.keys;
+      expect(key).toMatchObject({ name: 'from the file', disabled: true, rateLimit: { windowSeconds: 60, maxRequests: 3 }, expiresAt, expired: false });
+      expectProblem(await api(first, '/x', apiKey), 403, 'key_disabled');
+      expect((await patch(first, tenantId, key.keyId, { name: 'by the API' })).status).toBe(200);
+    } finally {
+      await first.close();
+    }
+    write('changed in the file');
+    const second = await startGateway({ REDIS_URL: redis.url, TENANTS_FILE: file });
+    try {
+      await waitReady(second);
+      await waitFor(() => second.logs.some((l) => l.msg === 'TENANTS_FILE loaded'), 5000, 'file loaded');
+      expect((await admin(second, 'GET', `/admin/tenants/${tenantId}/keys`)).json.keys).toEqual([expect.objectContaining({ name: 'by the API' })]);
+    } finally {
+      await second.close();
+    }
+  });
 });

@@ -121,7 +121,7 @@ describe.each(STORES)('sag against the built gateway on %s', (store, runnable) =
       { action: 'update', id: 'acme', fields: ['disabled', 'upstreamBaseUrl'] },
       { action: 'delete', id: 'beta', fields: [] },
     ]);
-    expect(plan.keys).toEqual(expect.arrayContaining([{ action: 'revoke', tenantId: 'acme', fingerprint: extraKey.fingerprint, keyId: extraKey.keyId }]));
+    expect(plan.keys).toEqual(expect.arrayContaining([{ action: 'revoke', tenantId: 'acme', fingerprint: extraKey.fingerprint, keyId: extraKey.keyId, fields: [] }]));
     expect(plan.changes).toBe(4);
     expect(pruneDiff.stdout).not.toMatch(/[0-9a-f]{64}/);
 
@@ -155,7 +155,7 @@ describe.each(STORES)('sag against the built gateway on %s', (store, runnable) =
     expect(created.stdout).toMatch(/^apiKey\s+sgw_\S+$/m);
     expect(created.stderr).toContain('shown this once');
     const keyId = /^keyId\s+(\S+)$/m.exec(created.stdout)![1];
-    expect((await run('keys', 'list', 'gamma')).stdout).toMatch(new RegExp(`^${keyId}\\s+[0-9a-f]{4}\\s+\\S+\\s+never$`, 'm'));
+    expect((await run('keys', 'list', 'gamma')).stdout).toMatch(new RegExp(`^${keyId}\\s+-\\s+[0-9a-f]{4}\\s+active\\s+-\\s+\\S+\\s+never$`, 'm'));
 
     const explained = await run('explain', '--tenant', 'gamma', 'POST', '/v1/users');
     expect(explained.stdout).toMatch(/^route\s+NO\s+code=route_not_allowed/m);
@@ -237,7 +237,7 @@ describe('sag errors', () => {
     const wrong = await sag(['tenants', 'list', '--url', gw.url, '--token', 'not-the-token'], {}, dir);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toBe(
-      "sag: GET /admin/tenants: Unauthorized: A valid X-Admin-Token header is required. (invalid_admin_token)\n  check SAG_ADMIN_TOKEN or --token: it must be the gateway's ADMIN_TOKEN\n",
+      "sag: GET /admin/tenants: Unauthorized: A valid X-Admin-Token header is required. (invalid_admin_token)\n  check SAG_ADMIN_TOKEN or --token: it must be the gateway's ADMIN_TOKEN, or a tenant token (sat_...) that is neither expired nor revoked\n",
     );
   });
 

@@ -22,22 +22,39 @@ async function liveState(client: AdminClient, ids: readonly string[]): Promise<L
 function render(plan: Plan): string {
   const rows = [
     ...plan.tenants.map((t) => [SYMBOLS[t.action], 'tenant', t.id, t.action === 'update' ? `update: ${t.fields.join(', ')}` : t.action]),
-    ...plan.keys.map((k) => [SYMBOLS[k.action], 'key', `${k.tenantId} …${k.fingerprint}`, k.keyId === undefined ? k.action : `${k.action} (${k.keyId})`]),
+    ...plan.keys.map((k) => [SYMBOLS[k.action], 'key', `${k.tenantId} …${k.fingerprint}`, keyChange(k)]),
   ];
   return table(['', 'KIND', 'NAME', 'CHANGE'], rows);
+}
+
+/** `update: name, rateLimit (key_…)`, `create: name`, `unchanged (key_…)`. */
+function keyChange(k: KeyStep): string {
+  const what = k.action === 'update' || (k.action === 'create' && k.fields.length > 0) ? `${k.action}: ${k.fields.join(', ')}` : k.action;
+  return k.keyId === undefined ? what : `${what} (${k.keyId})`;
+}
+
+const keyPath = (k: KeyStep, keyId: string) => `${tenantPath(k.tenantId)}/keys/${encodeURIComponent(keyId)}`;
+
+/** POST with the hash and what a create takes; a key FILE wants disabled is then suspended with PATCH. */
+async function createKey(c: AdminClient, k: KeyStep): Promise<void> {
+  const { disabled, ...set } = k.set ?? {};
+  const created = await c.post<KeyView>(`${tenantPath(k.tenantId)}/keys`, { sha256: k.hash, ...set });
+  if (disabled === true) await c.patch(keyPath(k, created.keyId), { disabled });
 }
 
 /** The changes in the order they can be made: tenants first (keys need them), deletions last. */
 function steps(plan: Plan): { label: string; run: (client: AdminClient) => Promise<unknown> }[] {
   const tenantWrites = plan.tenants.filter((t) => t.action === 'create' || t.action === 'update');
   const keyCreates = plan.keys.filter((k) => k.action === 'create');
+  const keyUpdates = plan.keys.filter((k) => k.action === 'update');
   const keyRevokes = plan.keys.filter((k) => k.action === 'revoke');
   const deletes = plan.tenants.filter((t) => t.action === 'delete');
   const label = (s: TenantStep | KeyStep) => ('id' in s ? `${SYMBOLS[s.action]} tenant ${s.id}` : `${SYMBOLS[s.action]} key ${s.tenantId} …${s.fingerprint}`);
   return [
     ...tenantWrites.map((t) => ({ label: label(t), run: (c: AdminClient) => c.put(tenantPath(t.id), t.tenant) })),
-    ...keyCreates.map((k) => ({ label: label(k), run: (c: AdminClient) => c.post(`${tenantPath(k.tenantId)}/keys`, { sha256: k.hash }) })),
-    ...keyRevokes.map((k) => ({ label: label(k), run: (c: AdminClient) => c.delete(`${tenantPath(k.tenantId)}/keys/${encodeURIComponent(k.keyId!)}`) })),
+    ...keyCreates.map((k) => ({ label: label(k), run: (c: AdminClient) => createKey(c, k) })),
+    ...keyUpdates.map((k) => ({ label: label(k), run: (c: AdminClient) => c.patch(keyPath(k, k.keyId!), k.set) })),
+    ...keyRevokes.map((k) => ({ label: label(k), run: (c: AdminClient) => c.delete(keyPath(k, k.keyId!)) })),
     ...deletes.map((t) => ({ label: label(t), run: (c: AdminClient) => c.delete(tenantPath(t.id)) })),
   ];
 }
@@ -46,7 +63,7 @@ function steps(plan: Plan): { label: string; run: (client: AdminClient) => Promi
 function planJson(plan: Plan): unknown {
   return {
     tenants: plan.tenants.map(({ action, id, fields }) => ({ action, id, fields })),
-    keys: plan.keys.map(({ action, tenantId, fingerprint, keyId }) => ({ action, tenantId, fingerprint, keyId: keyId ?? null })),
+    keys: plan.keys.map(({ action, tenantId, fingerprint, keyId, fields }) => ({ action, tenantId, fingerprint, keyId: keyId ?? null, fields })),
     changes: changeCount(plan),
   };
 }
@@ -72,7 +89,8 @@ async function planFor(ctx: CommandContext, values: OptionValues): Promise<Plan>
 
 const PLAN_OPTIONS = { file: { type: 'string', short: 'f' }, prune: { type: 'boolean' } } as const;
 const PLAN_HELP = [
-  '-f, --file FILE       the tenants file: {"tenants":[{...tenant, "apiKeys":[...], "apiKeyHashes":[...]}]}, JSON or YAML',
+  '-f, --file FILE       the tenants file: {"tenants":[{...tenant, "apiKeys":[...], "apiKeyHashes":[...]}]}, JSON or YAML;',
+  '                      a key may be an object {"key"|"sha256", "name"?, "rateLimit"?, "disabled"?, "expiresAt"?}',
   '--prune               also delete tenants, and revoke keys, that FILE does not name',
 ];
 

@@ -1,4 +1,4 @@
-import { changeCount, changedFields, makePlan, summary, type LiveState } from '../../../src/cli/plan';
+import { changeCount, changedFields, changedKeyFields, makePlan, summary, type LiveState } from '../../../src/cli/plan';
 import type { KeyView } from '../../../src/tenants/key.schema';
 import type { Tenant } from '../../../src/tenants/tenant.model';
 
@@ -58,5 +58,38 @@ describe('sag plan', () => {
       ['create', '1111', 'b'.repeat(60) + '1111'],
     ]);
     expect(makePlan(desired, state, true).keys.filter((k) => k.action === 'revoke').map((k) => k.keyId)).toEqual(['k9']);
+  });
+
+  it('compares only the key fields FILE gives: a field left out is not managed; instants compare as instants', () => {
+    const liveKey = { ...key('k1', '1111'), name: 'ci', rateLimit: { windowSeconds: 60, maxRequests: 5 }, expiresAt: '2030-01-01T00:00:00.000Z' };
+    expect(changedKeyFields(liveKey, {})).toEqual([]);
+    expect(changedKeyFields(liveKey, { name: 'ci', rateLimit: { maxRequests: 5, windowSeconds: 60 }, expiresAt: '2030-01-01T01:00:00+01:00', disabled: false })).toEqual([]);
+    expect(changedKeyFields(liveKey, { name: 'robot', rateLimit: { windowSeconds: 60, maxRequests: 6 }, disabled: true, expiresAt: '2031-01-01T00:00:00.000Z' })).toEqual([
+      'name',
+      'rateLimit',
+      'disabled',
+      'expiresAt',
+    ]);
+    expect(changedKeyFields({ ...liveKey, expiresAt: null }, { expiresAt: '2030-01-01T00:00:00.000Z' })).toEqual(['expiresAt']);
+  });
+
+  it('updates a matched key whose fields differ with a patch of those fields only; a new key carries its fields', () => {
+    const desired = [
+      {
+        tenant: tenant('t'),
+        keyHashes: [hash('1111'), hash('2222')],
+        keyFields: new Map([
+          [hash('1111'), { name: 'renamed', disabled: false }],
+          [hash('2222'), { name: 'new', disabled: true }],
+        ]),
+      },
+    ];
+    const plan = makePlan(desired, live([tenant('t')], { t: [{ ...key('k1', '1111'), name: 'old' }] }), false);
+    expect(plan.keys.map(({ action, keyId, fields, set }) => ({ action, keyId, fields, set }))).toEqual([
+      { action: 'update', keyId: 'k1', fields: ['name'], set: { name: 'renamed' } },
+      { action: 'create', keyId: undefined, fields: ['disabled', 'name'], set: { name: 'new', disabled: true } },
+    ]);
+    expect(summary(plan)).toBe('tenants: 1 unchanged; keys: 1 to update, 1 to create');
+    expect(changeCount(plan)).toBe(2);
   });
 });

@@ -38,14 +38,51 @@ describe('parseTenantsFile', () => {
           tenant: { id: 'acme', upstreamBaseUrl: 'http://acme.internal', allowedRoutes: [{ path: '/v1', methods: ['GET'] }] },
           apiKeys: [KEY_A, KEY_B],
           apiKeyHashes: [HASH_C.toLowerCase()],
+          keyFields: new Map(),
         },
         {
           tenant: { id: 'globex', upstreamBaseUrl: 'http://globex.internal', allowedRoutes: [{ path: '/v1', methods: ['GET'] }] },
           apiKeys: [],
           apiKeyHashes: [],
+          keyFields: new Map(),
         },
       ],
     });
+  });
+
+  it('takes a key as an object with its name, rate limit, suspension and expiry, by the hash of the key', () => {
+    const text = file([
+      {
+        ...tenant('acme'),
+        apiKeys: [{ key: KEY_A, name: 'ci', rateLimit: { windowSeconds: 60, maxRequests: 5 }, disabled: true }, KEY_B],
+        apiKeyHashes: [{ sha256: HASH_C, expiresAt: '2001-02-03T04:05:06+01:00' }],
+      },
+    ]);
+    const result = parseTenantsFile(text, STRICT);
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const [entry] = result.entries;
+    expect([entry.apiKeys, entry.apiKeyHashes]).toEqual([[KEY_A, KEY_B], [HASH_C.toLowerCase()]]);
+    expect(entry.keyFields).toEqual(
+      new Map<string, unknown>([
+        [hashApiKey(KEY_A), { name: 'ci', rateLimit: { windowSeconds: 60, maxRequests: 5 }, disabled: true }],
+        [HASH_C.toLowerCase(), { expiresAt: '2001-02-03T03:05:06.000Z' }],
+      ]),
+    );
+  });
+
+  it('reports each problem of a key object with its path, and never repeats the key', () => {
+    const errors = errorsOf(
+      file([{ ...tenant('acme'), apiKeys: [{ key: 'short-secret', name: '', rateLimit: { windowSeconds: 0, maxRequests: 1 }, disabled: 'yes', colour: 1 }, 42], apiKeyHashes: [{ expiresAt: 'tomorrow' }] }]),
+    );
+    const paths = errors.map((e) => e.path);
+    for (const path of ['tenants[0].apiKeys[0].key', 'tenants[0].apiKeys[0].name', 'tenants[0].apiKeys[0].rateLimit.windowSeconds', 'tenants[0].apiKeys[0].disabled', 'tenants[0].apiKeys[0].colour', 'tenants[0].apiKeys[1]', 'tenants[0].apiKeyHashes[0].sha256', 'tenants[0].apiKeyHashes[0].expiresAt']) {
+      expect(paths).toContain(path);
+    }
+    expect(JSON.stringify(errors)).not.toContain('short-secret');
+  });
+
+  it('finds one key listed twice when one listing is an object', () => {
+    expect(pathsOf(file([{ ...tenant('acme'), apiKeys: [KEY_A, { key: KEY_A, name: 'again' }] }]))).toEqual(['tenants[0].apiKeys[1]']);
   });
 
   it('accepts an empty tenant list and a leading byte order mark', () => {
