@@ -45,7 +45,8 @@ export class FrameBoundaries extends Transform {
         this.remaining -= take;
         continue;
       }
-      if (this.pendingClose !== null) break;
+      // Closing: nothing after the frame in progress (a header begun is part of it) goes out.
+      if (this.pendingClose !== null && this.header === null) break;
       const parsed = this.readHeader(chunk, offset);
       if (parsed === null) {
         offset = chunk.length;
