@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
+import { Lifecycle } from '../../src/lifecycle/lifecycle.service';
 import { ADMIN_TOKEN, startGateway, type TestGateway } from '../support/gateway';
+import { makeKey, signToken, startJwksServer } from '../support/jwks-server';
 import { waitFor } from '../support/redis-server';
 import { admin, createTenantWithKey } from './helpers/e2e-http';
 
@@ -205,6 +207,65 @@ describe('a WebSocket through the pipeline', () => {
     const closed = await opened.closed;
     expect(closed.code).toBe(1014);
     expect(gw.logs.some((l) => l.level === 'error' || l.level === 'fatal')).toBe(false);
+  });
+
+  it('on a JWT route: no token or a bad one is refused before the upgrade; a valid one is admitted and its subject forwarded', async () => {
+    const key = await makeKey('RS256');
+    const idp = await startJwksServer([key]);
+    try {
+      const issuer = 'https://idp.ws.test/';
+      const apiKey = await createTenantWithKey(
+        gw,
+        tenant(id('jwt'), { idp: { issuer, jwksUri: idp.jwksUri, audience: 'ws-api' }, allowedRoutes: [{ path: '/chat', methods: ['GET'], auth: { jwt: true } }] }),
+      );
+      expect(await refusal(gw, '/chat', { 'X-API-Key': apiKey })).toMatchObject({ status: 401, body: { code: 'missing_jwt' } });
+      const wrongAudience = await signToken(key, { iss: issuer, aud: 'other', sub: 'u1' });
+      expect(await refusal(gw, '/chat', { 'X-API-Key': apiKey, Authorization: `Bearer ${wrongAudience}` })).toMatchObject({ status: 401, body: { code: 'invalid_jwt' } });
+      const token = await signToken(key, { iss: issuer, aud: 'ws-api', sub: 'user-42' });
+      const opened = await open(gw, '/chat', { 'X-API-Key': apiKey, Authorization: `Bearer ${token}` });
+      await echoOnce(opened, 'with a token');
+      const upgrade = echo.upgrades.at(-1)!;
+      expect(upgrade.headers['x-auth-subject']).toBe('user-42');
+      opened.ws.close();
+      await opened.closed;
+    } finally {
+      await idp.close();
+    }
+  });
+
+  it('1,000 short-lived connections leave no socket, upgraded connection, gauge or listener behind', async () => {
+    const tenantId = id('churn');
+    const key = await createTenantWithKey(gw, tenant(tenantId, { rateLimit: { windowSeconds: 1, maxRequests: 1_000_000 } }));
+    const server = gw.app.getHttpServer();
+    const connections = (): Promise<number> => new Promise((done, fail) => server.getConnections((err, n) => (err ? fail(err) : done(n))));
+    const lifecycle = gw.app.get(Lifecycle);
+    // One connection first, so the tenant's proxy exists before the listeners are counted.
+    const first = await open(gw, '/chat', { 'X-API-Key': key });
+    first.ws.close();
+    await first.closed;
+    const before = { sockets: await connections(), listeners: server.listenerCount('upgrade') + server.listenerCount('request') };
+    for (let batch = 0; batch < 20; batch++) {
+      const opened = await Promise.all(Array.from({ length: 50 }, () => open(gw, '/chat', { 'X-API-Key': key })));
+      // Half closed with the closing handshake, half dropped by the client without one.
+      opened.forEach((o, i) => (i % 2 === 0 ? o.ws.close() : o.ws.terminate()));
+      await Promise.all(opened.map((o) => o.closed));
+    }
+    let state = {};
+    await waitFor(
+      async () => {
+        state = { sockets: await connections(), upgraded: lifecycle.upgradedConnections, gauge: await gauge(gw, tenantId) };
+        return (await connections()) <= before.sockets && lifecycle.upgradedConnections === 0;
+      },
+      10_000,
+      'every socket closed',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify({ before, state })}`);
+    });
+    expect(await gauge(gw, tenantId)).toBe(0);
+    expect(lifecycle.inFlight).toBe(0);
+    expect(server.listenerCount('upgrade') + server.listenerCount('request')).toBe(before.listeners);
+    const counted = (await admin(gw, 'GET', '/metrics')).text;
+    expect(counted).toContain(`gateway_requests_total{tenantId="${tenantId}",status="101"} 1001`);
   });
 
   it('refuses an upgrade outside /api', async () => {

@@ -25,6 +25,8 @@ interface Connection {
   upstreamReq?: ClientRequest;
   frames?: FrameBoundaries;
   expiryTimer?: NodeJS.Timeout;
+  /** Set once the connection is ending: it is destroyed if the client has not closed by then. */
+  lingerTimer?: NodeJS.Timeout;
   closing: boolean;
 }
 
@@ -115,7 +117,10 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
     conn.frames = frames;
     upstream.unpipe(conn.socket);
     upstream.pipe(frames).pipe(conn.socket);
-    frames.once('end', () => upstream.destroy());
+    frames.once('end', () => {
+      upstream.destroy();
+      this.linger(conn);
+    });
     // The server's sockets allow half-open connections: once the client has answered a close and ended
     // its side, nothing is left to wait for.
     conn.socket.once('end', () => {
@@ -153,10 +158,18 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
       return;
     }
     conn.frames.closeWith(code, reason);
-    setTimeout(() => {
+    this.linger(conn);
+  }
+
+  /** The connection is ending: the client has CLOSE_TIMEOUT_MS to answer the close and hang up. */
+  private linger(conn: Connection): void {
+    conn.closing = true;
+    if (conn.lingerTimer !== undefined) return;
+    conn.lingerTimer = setTimeout(() => {
       conn.upstream?.destroy();
       conn.socket.destroy();
-    }, CLOSE_TIMEOUT_MS).unref();
+    }, CLOSE_TIMEOUT_MS);
+    conn.lingerTimer.unref();
   }
 
   /** The upstream failed: before the switch, a 502; after it, a close frame (1014) when one can go. */
@@ -169,10 +182,12 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
     }
     const frame = conn.frames?.abortWith(1014, 'upstream failed');
     if (frame) conn.socket.write(frame);
+    this.linger(conn);
   }
 
   private closed(conn: Connection): void {
     clearTimeout(conn.expiryTimer);
+    clearTimeout(conn.lingerTimer);
     conn.upstream?.destroy();
     const open = this.byTenant.get(conn.tenantId);
     if (open?.delete(conn) !== true) return;
