@@ -17,11 +17,13 @@ proxy.on('error', (_err, _req, res) => {
     if (!res.headersSent) res.writeHead(502, { 'content-length': 0 });
     res.end();
   } else {
-    res.destroy();
+    (res as { destroy(): void }).destroy();
   }
 });
 
 const server = http.createServer((req, res) => proxy.web(req, res));
+// WebSocket: http-proxy's ws(), the engine the gateway uses for upgrades.
+server.on('upgrade', (req, socket, head) => proxy.ws(req, socket, head, { agent: false }));
 server.keepAliveTimeout = 120_000;
 
 exitWithParent();

@@ -105,6 +105,8 @@ export function writeTenantsFile(dir: string, name: GatewayName, upstreamPort: n
   const routes: Record<string, unknown>[] = [
     { path: '/small', methods: ['GET'], ...(jwt && { auth: { jwt: true } }) },
     { path: '/large', methods: ['GET'], ...(jwt && { auth: { jwt: true } }) },
+    // The WebSocket echo (upgrades are GETs).
+    { path: '/ws', methods: ['GET'], ...(jwt && { auth: { jwt: true } }) },
   ];
   // The memory test's routes: a streamed upload and a streamed download.
   if (name === 'A') routes.push({ path: '/sink', methods: ['PUT'] }, { path: '/stream', methods: ['GET'] });

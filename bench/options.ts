@@ -27,6 +27,8 @@ export interface BenchOptions {
   scenarios: Scenario[];
   profile: boolean;
   skipMemory: boolean;
+  /** BENCH_SKIP_WS=1 leaves out the WebSocket throughput rows. */
+  skipWebSocket: boolean;
   /** BENCH_PIN=0 turns CPU pinning off even where taskset exists. */
   pin: boolean;
   loadgen: LoadGenChoice;
@@ -93,6 +95,7 @@ export function readOptions(env: NodeJS.ProcessEnv = process.env): BenchOptions 
     scenarios: parseScenarios(env.BENCH_SCENARIOS ?? DEFAULT_SCENARIOS),
     profile: flag(env, 'BENCH_PROFILE'),
     skipMemory: flag(env, 'BENCH_SKIP_MEMORY'),
+    skipWebSocket: flag(env, 'BENCH_SKIP_WS'),
     pin: flag(env, 'BENCH_PIN', true),
     loadgen,
     memory: {

@@ -34,8 +34,33 @@ export interface Report {
   runs: RunRecord[];
   memory: MemoryResult[] | null;
   redisCost: (RedisCost & { scenario: string; round: number }) | null;
+  /** WebSocket echo throughput per configuration (BENCH_SKIP_WS=1: null). */
+  websocket: WsRow[] | null;
   /** Every non-2xx response or transport error, by run: must be empty for the figures to mean anything. */
   failures: string[];
+}
+
+export interface WsRow {
+  config: string;
+  connections: number;
+  /** Median over rounds. */
+  messagesPerSec: number;
+  /** Median over rounds of messages/s ÷ the baseline's (bare http-proxy ws()) in the same round. */
+  ratio: number;
+  errors: number;
+}
+
+function websocketTable(rows: WsRow[]): string[] {
+  return [
+    '## WebSocket',
+    '',
+    'Echo round trips of 100-byte messages, one in flight per connection, through each proxy to the same upstream echo; the baseline is a bare http-proxy `ws()`.',
+    '',
+    '| config | connections | messages/s | × baseline | errors |',
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.config} | ${r.connections} | ${f(r.messagesPerSec)} | ${f(r.ratio, 2)} | ${r.errors} |`),
+    '',
+  ];
 }
 
 const MIB = 1024 * 1024;
@@ -138,6 +163,7 @@ export function renderMarkdown(report: Report, previous: PreviousReport | null =
   lines.push(...changeTable(report.summary, previous));
   if (report.memory) lines.push(...memoryTable(report.memory, report.meta.memoryGateway));
   if (report.redisCost) lines.push(...redisTable(report.redisCost));
+  if (report.websocket) lines.push(...websocketTable(report.websocket));
   lines.push(...legend(report.meta));
   return lines.join('\n');
 }

@@ -28,11 +28,12 @@ import { previousReport } from './compare';
 import { createLoadGenerator, type LoadGenerator } from './load';
 import { runMemoryTests, type MemoryResult } from './memory';
 import { BODY_BYTES, BODY_PATH, OptionsError, readOptions, type BenchOptions, type ConfigName, type Scenario } from './options';
+import { measureWebSocket } from './ws-load';
 import { clockTicks, cpuMicros, cpuModel, cpuTicks, RssSampler, writeSyscalls } from './proc';
 import { ChildRegistry, detectPinning, sleep, startServerScript, type Pinning } from './processes';
 import { analyseRedisCost, RedisCostProbe, requestsCounted } from './redis-cost';
-import { renderMarkdown, writeReport, type Report } from './report';
-import { summarise, type RunRecord } from './stats';
+import { renderMarkdown, writeReport, type Report, type WsRow } from './report';
+import { median, summarise, type RunRecord } from './stats';
 
 const started = performance.now();
 const elapsed = (): string => `${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s`;
@@ -151,6 +152,27 @@ async function startProxies(ctx: Context, upstreamPort: number): Promise<{ targe
   return { targets, gateways, redisUrl: redis?.url ?? null, tenants };
 }
 
+/** SPEC §15's bench row: WebSocket echo throughput through every proxy, rounds interleaved with the baseline's. */
+async function webSocketRuns(targets: Target[], options: BenchOptions): Promise<WsRow[]> {
+  const connections = 50;
+  const byConfig = new Map<string, { rates: number[]; ratios: number[]; errors: number }>();
+  for (let round = 1; round <= options.rounds; round++) {
+    let baselineRate = NaN;
+    for (const target of targets) {
+      const url = `${target.base.replace(/^http:/, 'ws:')}/ws`;
+      const result = await measureWebSocket(url, target.headers, connections, options.durationS);
+      if (target.config === 'baseline') baselineRate = result.messagesPerSec;
+      const entry = byConfig.get(target.config) ?? { rates: [], ratios: [], errors: 0 };
+      entry.rates.push(result.messagesPerSec);
+      entry.ratios.push(result.messagesPerSec / baselineRate);
+      entry.errors += result.errors;
+      byConfig.set(target.config, entry);
+      progress(`websocket round ${round}/${options.rounds} ${target.config.padEnd(8)} ${Math.round(result.messagesPerSec).toLocaleString('en-US')} messages/s`);
+    }
+  }
+  return [...byConfig].map(([config, e]) => ({ config, connections, messagesPerSec: median(e.rates), ratio: median(e.ratios), errors: e.errors }));
+}
+
 async function memoryTests(ctx: Context, upstreamPort: number): Promise<MemoryResult[]> {
   const { file, tenant } = writeTenantsFile(ctx.scratch, 'A', upstreamPort, null, null);
   const gateway = await startGateway(ctx.registry, { label: 'A-memory', tenantsFile: file, redisUrl: null, cwd: ctx.scratch, cpu: ctx.pinning.proxyCpu, profileDir: null });
@@ -203,6 +225,8 @@ async function main(ctx: Context): Promise<number> {
     probe?.close();
   }
 
+  const websocket = options.skipWebSocket ? null : await webSocketRuns(targets, options);
+
   // Stop the load-test gateways before the memory tests (SIGINT lets --cpu-prof write its profile).
   for (const gateway of gateways) await gateway.child.stop(options.profile ? 'SIGINT' : 'SIGTERM', 15_000);
   const memory = options.skipMemory ? null : await memoryTests(ctx, upstream.port);
@@ -234,6 +258,7 @@ async function main(ctx: Context): Promise<number> {
     runs: records,
     memory,
     redisCost,
+    websocket,
     failures,
   };
   const previous = previousReport(ctx.resultsDir);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { announceReady, exitWithParent } from './child-ipc';
 import { writeBytes } from './stream';
 
@@ -9,6 +10,7 @@ import { writeBytes } from './stream';
  *   GET /large            16 KiB body
  *   PUT|POST /sink        reads and discards the request body, answers {"bytes":n}
  *   GET /stream/<n>       streams n bytes (Content-Length set), respecting backpressure
+ *   GET /ws (upgrade)     a WebSocket echo: every message comes back as it was sent
  */
 const SMALL = Buffer.alloc(100, 's');
 const LARGE = Buffer.alloc(16 * 1024, 'l');
@@ -44,6 +46,13 @@ const server = http.createServer((req, res) => {
   res.writeHead(404, { 'content-length': 0 });
   res.end();
 });
+const echo = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+echo.on('connection', (socket) => socket.on('message', (data: Buffer, binary) => socket.send(data, { binary })));
+server.on('upgrade', (req, socket, head) => {
+  if (req.url !== '/ws') return socket.destroy();
+  echo.handleUpgrade(req, socket, head, (ws) => echo.emit('connection', ws, req));
+});
+
 // Longer than any run, so the proxies' pooled connections are never closed under them.
 server.keepAliveTimeout = 120_000;
 
