@@ -64,7 +64,7 @@ export class Metrics {
   });
   readonly denials = new Counter({
     name: 'gateway_denials_total',
-    help: 'Data-plane answers the gateway made itself, by tenant and SPEC code (bad_path, route_not_allowed, ...).',
+    help: 'Data-plane answers the gateway made itself, by tenant and error code (bad_path, route_not_allowed, ...).',
     labelNames: ['tenantId', 'code'] as const,
     registers: [this.registry],
   });

@@ -90,6 +90,7 @@ describe('GET /metrics', () => {
       gateway_internal_errors_total: 'counter',
       gateway_latency_ms: 'histogram',
       gateway_upstream_latency_ms: 'histogram',
+      gateway_websocket_connections: 'gauge',
       gateway_inflight_requests: 'gauge',
       gateway_store_up: 'gauge',
       gateway_jwks_fetches_total: 'counter',

@@ -19,7 +19,7 @@ export const AuditEntrySchema = z
     prevHash: SHA256_HEX.meta({ description: "The previous entry's hash; 64 zeros for the first." }),
     hash: SHA256_HEX,
   })
-  .meta({ description: 'One audit log entry (SPEC §14).' });
+  .meta({ description: 'One audit log entry.' });
 
 export type AuditEntry = z.output<typeof AuditEntrySchema>;
 

@@ -6,7 +6,7 @@ import { component, type Operation } from '../openapi/operation';
 /** The tenant as stored and answered; the same schema validates the bodies of POST and PUT. */
 const TenantSchema = tenantSchema({ jwksAllowHttp: false }).meta({
   description:
-    'A tenant (SPEC §3). Unknown fields are refused. jwksUri must be https: unless its host is loopback or the gateway runs with JWKS_ALLOW_HTTP=true.',
+    'A tenant. Unknown fields are refused. jwksUri must be https: unless its host is loopback or the gateway runs with JWKS_ALLOW_HTTP=true.',
 });
 
 export const Tenant = component('Tenant', TenantSchema);
