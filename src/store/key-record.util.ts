@@ -19,16 +19,22 @@ export function byCreatedAt(a: KeyRecord, b: KeyRecord): number {
   return a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0;
 }
 
-/** A stored KeyRecord JSON (possibly hand-edited), or null when it is not one. */
-export function parseKeyRecord(json: string): KeyRecord | null {
+/** Stored JSON that should be an object (it may have been edited by hand), or null when it is not one. */
+function parseObject(json: string): Record<string, unknown> | null {
   let value: unknown;
   try {
     value = JSON.parse(json);
   } catch {
     return null;
   }
-  if (typeof value !== 'object' || value === null) return null;
-  const { keyId, hash, createdAt, expiresAt, name, disabled, rateLimit } = value as Record<string, unknown>;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/** A stored KeyRecord JSON (possibly hand-edited), or null when it is not one. */
+export function parseKeyRecord(json: string): KeyRecord | null {
+  const value = parseObject(json);
+  if (value === null) return null;
+  const { keyId, hash, createdAt, expiresAt, name, disabled, rateLimit } = value;
   if (typeof keyId !== 'string' || typeof hash !== 'string' || typeof createdAt !== 'string') return null;
   if (expiresAt !== null && expiresAt !== undefined && typeof expiresAt !== 'string') return null;
   const record: KeyRecord = { keyId, hash, createdAt, expiresAt: expiresAt ?? null };
@@ -60,14 +66,9 @@ export function withChanges(record: KeyRecord, changes: KeyChanges): KeyRecord {
 
 /** A stored TokenRecord JSON, or null when it is not one (a token that cannot be read grants nothing). */
 export function parseTokenRecord(json: string): TokenRecord | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const { tokenId, tenantId, hash, role, name, createdAt, expiresAt } = value as Record<string, unknown>;
+  const value = parseObject(json);
+  if (value === null) return null;
+  const { tokenId, tenantId, hash, role, name, createdAt, expiresAt } = value;
   if (typeof tokenId !== 'string' || typeof tenantId !== 'string' || typeof hash !== 'string' || typeof createdAt !== 'string') return null;
   if (role !== 'admin' && role !== 'viewer') return null;
   if (expiresAt !== null && typeof expiresAt !== 'string') return null;
