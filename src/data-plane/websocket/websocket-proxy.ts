@@ -101,7 +101,14 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
     if (conn === undefined) return;
     conn.upstreamReq = proxyReq;
     // The upstream answered without switching (e.g. 403 or 404): http-proxy passes its answer on.
-    proxyReq.once('response', (upstreamRes: IncomingMessage) => (conn.ctx.upgradeStatus = upstreamRes.statusCode));
+    proxyReq.once('response', (upstreamRes: IncomingMessage) => {
+      conn.ctx.upgradeStatus = upstreamRes.statusCode;
+      // The connection ends with that answer, whether or not the client closes its side.
+      upstreamRes.once('end', () => {
+        if (conn.socket.writableFinished) conn.socket.destroy();
+        else conn.socket.once('finish', () => conn.socket.destroy());
+      });
+    });
     proxyReq.once('upgrade', (_upstreamRes: IncomingMessage, upstream: Socket) => {
       (upstream as Carrier<Socket>)[CONNECTION] = conn;
       conn.upstream = upstream;
@@ -189,6 +196,8 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
     clearTimeout(conn.expiryTimer);
     clearTimeout(conn.lingerTimer);
     conn.upstream?.destroy();
+    // An upstream that answered without switching keeps its connection otherwise (keep-alive).
+    conn.upstreamReq?.destroy();
     const open = this.byTenant.get(conn.tenantId);
     if (open?.delete(conn) !== true) return;
     this.metrics.websockets.labels(conn.tenantId).dec();
