@@ -1,16 +1,15 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { freePort, waitFor } from './redis-server';
+import { REPO, startListening, stop } from './gateway-process';
 
 /**
- * For the CLI tests: the built gateway (`node dist/main.js`) in a child process run from a given
- * directory, and the built admin CLI (`node dist/cli/sag.js`, the package's bin). Every process is
- * ended by its PID. The signal, worker and failover tests use gateway-process.ts.
+ * For the CLI tests: the built gateway (gateway-process.ts) run from a given directory, seen the way
+ * these tests read it, and the built admin CLI (`node dist/cli/sag.js`, the package's bin). Every
+ * process is ended by its PID.
  */
 
-export const ROOT = resolve(__dirname, '../..');
-const MAIN = resolve(ROOT, 'dist/main.js');
+export const ROOT = REPO;
 export const SAG = resolve(ROOT, 'dist/cli/sag.js');
 
 export interface GatewayProcess {
@@ -27,43 +26,17 @@ function assertBuilt(file: string): void {
 
 /** Starts dist/main.js on 127.0.0.1 and a free port with `env` (plus PATH) in `cwd`; resolves once /healthz answers. */
 export async function spawnGateway(env: Record<string, string>, cwd: string): Promise<GatewayProcess> {
-  assertBuilt(MAIN);
-  const port = await freePort();
-  const proc = spawn(process.execPath, [MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<void>((done) => proc.once('close', () => done()));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+  const child = await startListening({ LOG_LEVEL: 'warn', ...env }, { cwd });
+  return {
+    url: child.url,
+    port: child.port,
+    proc: child.proc,
+    output: () => child.stdout() + child.stderr(),
+    // SIGTERM, then SIGKILL if it has not exited within 10 s.
+    stop: async () => {
+      await stop(child).catch(() => child.proc.kill('SIGKILL'));
+    },
   };
-  try {
-    await waitFor(
-      async () => {
-        if (proc.exitCode !== null) throw new Error(`gateway exited (${proc.exitCode}) before listening:\n${output}`);
-        return fetch(`${url}/healthz`).then(
-          (r) => r.ok,
-          () => false,
-        );
-      },
-      15_000,
-      `gateway on ${url} to answer /healthz`,
-      50,
-    );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return { url, port, proc, output: () => output, stop };
 }
 
 export interface SagResult {
