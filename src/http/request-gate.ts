@@ -46,24 +46,21 @@ export function installRequestGate(server: Server, context: Middleware): void {
   };
   server.on('request', gated);
   server.on('clientError', answerClientError);
-  // An upgrade (SPEC §15, §18) gets a response object on its socket like any request: a WebSocket to
-  // /api/* that passes the pipeline is proxied from there; anything else is answered, then closed.
+  // Node has let go of the socket of an upgrade or a CONNECT: its errors are ours to catch. It gets a
+  // response object like any request and is closed once answered; a WebSocket to /api/* that passes
+  // the pipeline (SPEC §15) is proxied from there instead.
+  const onBareSocket = (req: IncomingMessage, socket: Duplex): void => {
+    socket.on('error', () => socket.destroy());
+    const res = new ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.once('finish', () => socket.end(() => socket.destroy()));
+    gated(req, res);
+  };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => socket.destroy());
     setUpgradeHead(req, head);
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.once('finish', () => socket.end(() => socket.destroy()));
-    gated(req, res);
+    onBareSocket(req, socket);
   });
-  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
-    // Node has let go of this socket: its errors are ours to catch, and it is closed once answered.
-    socket.on('error', () => socket.destroy());
-    const res = new ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.once('finish', () => socket.end(() => socket.destroy()));
-    gated(req, res);
-  });
+  server.on('connect', onBareSocket);
 }
 
 /** RFC 9112 §3.2: an HTTP/1.1 request must carry Host (HTTP/1.0 may leave it out). */

@@ -12,12 +12,13 @@ export class Lifecycle {
   private draining = false;
   private closing = false;
   private inflight = 0;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idleWaiters = new Waiters();
   /** Responses in progress, to turn their keep-alive off when the listener closes. */
   private readonly responses = new Set<ServerResponse>();
   private onRequestEnded: (() => void) | null = null;
   /** Requests that became WebSocket connections: no longer in flight, closed with `close(code)` at shutdown. */
   private readonly upgraded = new Map<ServerResponse, (code: number) => void>();
+  private readonly closedWaiters = new Waiters();
 
   get shuttingDown(): boolean {
     return this.draining;
@@ -69,8 +70,7 @@ export class Lifecycle {
 
   /** Resolves once every upgraded connection has closed (each one's request line written), or after `timeoutMs`. */
   async upgradedClosed(timeoutMs: number): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (this.upgraded.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    if (this.upgraded.size > 0) await this.closedWaiters.wait(timeoutMs);
   }
 
   /** Closes every upgraded connection with `code` (1001 at shutdown). */
@@ -79,26 +79,39 @@ export class Lifecycle {
   }
 
   requestEnded(res?: ServerResponse): void {
-    if (res !== undefined && this.upgraded.delete(res)) return;
+    if (res !== undefined && this.upgraded.delete(res)) {
+      if (this.upgraded.size === 0) this.closedWaiters.wakeAll();
+      return;
+    }
     this.inflight--;
     if (res !== undefined) this.responses.delete(res);
     if (this.onRequestEnded !== null) this.onRequestEnded();
-    if (this.inflight === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
+    if (this.inflight === 0) this.idleWaiters.wakeAll();
   }
 
   /** Resolves true once nothing is in flight, or false when `timeoutMs` passes first. */
   waitForIdle(timeoutMs: number): Promise<boolean> {
-    if (this.inflight === 0) return Promise.resolve(true);
+    return this.inflight === 0 ? Promise.resolve(true) : this.idleWaiters.wait(timeoutMs);
+  }
+}
+
+/** Promises waiting for one condition: each resolves true when woken, or false after its timeout. */
+class Waiters {
+  private waiting: (() => void)[] = [];
+
+  wait(timeoutMs: number): Promise<boolean> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
-      this.idleWaiters.push(() => {
+      this.waiting.push(() => {
         clearTimeout(timer);
         resolve(true);
       });
     });
+  }
+
+  wakeAll(): void {
+    const woken = this.waiting;
+    this.waiting = [];
+    for (const wake of woken) wake();
   }
 }

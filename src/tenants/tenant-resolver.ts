@@ -136,28 +136,21 @@ export class TenantResolver {
     return this.usable(loaded);
   }
 
-  /** Drops every cached answer (used when caches may be out of date). */
-  invalidateAll(): void {
-    this.epoch++;
-    this.forgetReads();
-    this.keys.clear();
-    this.unknownKeys.clear();
-    this.tenants.clear();
-  }
-
   /**
-   * Drops what a change may have made wrong. For one tenant: its entry, the key mappings naming it
-   * (a revoked key), and every unknown key (a key just created may have been cached as unknown).
+   * Drops what a change may have made wrong: everything for `{ all: true }` (messages may have been
+   * missed); for one tenant, its entry, the key mappings naming it (a revoked key), and every unknown
+   * key (a key just created may have been cached as unknown). Then tells the listeners.
    */
   invalidate(msg: Invalidation): void {
+    this.epoch++;
+    this.forgetReads();
+    this.unknownKeys.clear();
     if ('all' in msg) {
-      this.invalidateAll();
+      this.keys.clear();
+      this.tenants.clear();
     } else {
-      this.epoch++;
-      this.forgetReads();
       this.tenants.delete(msg.tenantId);
       this.keys.deleteWhere((entry) => entry.tenantId === msg.tenantId);
-      this.unknownKeys.clear();
     }
     for (const listener of this.invalidationListeners) listener(msg);
   }

@@ -193,12 +193,7 @@ export class RedisStore implements StateStore {
   }
 
   takeToken(tenantId: string, capacity: number, windowSeconds: number, cost: 0 | 1): Promise<BucketState> {
-    const answer = this.run(() => takeTokensOn(this.client, [{ key: bucketKey(tenantId), capacity, windowSeconds }], cost));
-    return within(
-      answer.then((reply) => reply.states[0]),
-      BUCKET_BUDGET_MS,
-      'bucket answer',
-    );
+    return this.takeTokens(tenantId, { maxRequests: capacity, windowSeconds }, null, cost).then((pair) => pair.tenant);
   }
 
   takeTokens(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): Promise<BucketPair> {

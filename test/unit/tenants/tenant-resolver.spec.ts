@@ -293,7 +293,7 @@ describe('TenantResolver', () => {
       expect(err.code).toBe('state_unavailable');
     });
 
-    it('invalidateAll drops cached keys, unknown keys and tenants', async () => {
+    it('invalidating all drops cached keys, unknown keys and tenants', async () => {
       const { store, resolver } = setup();
       await addTenant(store, 'acme', { name: 'Before' });
       const keyId = await addKey(store, 'acme', 'revoked-key');
@@ -309,7 +309,7 @@ describe('TenantResolver', () => {
       expect((await resolver.resolveApiKey('revoked-key'))?.tenant.id).toBe('acme');
       await expect(resolver.resolveApiKey('new-key')).resolves.toBeNull();
 
-      resolver.invalidateAll();
+      resolver.invalidate({ all: true });
 
       await expect(resolver.resolveApiKey('revoked-key')).resolves.toBeNull();
       expect((await resolver.resolveApiKey('new-key'))?.tenant.id).toBe('acme');
