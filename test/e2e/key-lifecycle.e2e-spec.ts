@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { canOwnServer, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, api, cleanupRedis, expectProblem, send, sha256Hex, waitReady, type Reply } from './helpers/e2e-http';
+import { admin, api, cleanupRedis, expectProblem, send, sha256Hex, startReplicas, waitReady, type Reply } from './helpers/e2e-http';
 
 /**
  * SPEC §13 and the key parts of §17 end to end: key names, per-key limits taken with the tenant's in
@@ -56,10 +56,7 @@ beforeAll(async () => {
   redis = await startRedis({ ownServer: canOwnServer });
   raw = redis.client();
   upstream = await startUpstream();
-  a = await startGateway({ REDIS_URL: redis.url, TENANT_CACHE_TTL_MS: '60000' });
-  b = await startGateway({ REDIS_URL: redis.url, TENANT_CACHE_TTL_MS: '60000' });
-  await Promise.all([waitReady(a), waitReady(b)]);
-  await waitFor(() => [a, b].every((gw) => gw.logs.some((l) => l.event === 'invalidation_subscribed')), 10_000, 'subscribed');
+  [a, b] = await startReplicas(redis.url, { TENANT_CACHE_TTL_MS: '60000' });
 });
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { Metrics } from '../../src/observability/metrics';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { canOwnServer, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, api, cleanupRedis, expectProblem, sha256Hex, waitReady, type Reply } from './helpers/e2e-http';
+import { admin, api, cleanupRedis, expectProblem, sha256Hex, startReplicas, waitReady, type Reply } from './helpers/e2e-http';
 
 /**
  * SPEC §6: a change made through the control plane of one replica takes effect on every replica
@@ -88,11 +88,7 @@ beforeAll(async () => {
   redis = await startRedis({ ownServer: canOwnServer });
   raw = redis.client();
   upstream = await startUpstream();
-  a = await startGateway({ REDIS_URL: redis.url, ...LONG_TTL });
-  b = await startGateway({ REDIS_URL: redis.url, ...LONG_TTL });
-  await Promise.all([waitReady(a), waitReady(b)]);
-  // Both subscriptions are up once each logged it.
-  await waitFor(() => [a, b].every((gw) => gw.logs.some((l) => l.event === 'invalidation_subscribed')), 10_000, 'subscribed');
+  [a, b] = await startReplicas(redis.url, LONG_TTL);
 });
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { startGateway, type TestGateway } from '../support/gateway';
+import type { TestGateway } from '../support/gateway';
 import { canOwnServer, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
-import { admin, api, cleanupRedis, dumpRedis, expectProblem, sha256Hex, waitReady, type Reply } from './helpers/e2e-http';
+import { admin, api, cleanupRedis, dumpRedis, expectProblem, sha256Hex, startReplicas, type Reply } from './helpers/e2e-http';
 
 /**
  * SPEC §12 end to end: tenant-scoped admin tokens on two replicas sharing one real redis-server.
@@ -55,9 +55,7 @@ beforeAll(async () => {
   redis = await startRedis({ ownServer: canOwnServer });
   raw = redis.client();
   upstream = await startUpstream();
-  a = await startGateway({ REDIS_URL: redis.url, TENANT_CACHE_TTL_MS: '60000' });
-  b = await startGateway({ REDIS_URL: redis.url, TENANT_CACHE_TTL_MS: '60000' });
-  await Promise.all([waitReady(a), waitReady(b)]);
+  [a, b] = await startReplicas(redis.url, { TENANT_CACHE_TTL_MS: '60000' });
   for (const tenantId of [ACME, GLOBEX]) await ok(admin(a, 'POST', '/admin/tenants', tenantBody(tenantId)), 201);
   tokens.operator = a.config.adminToken;
   tokens.admin = (await issue(a, ACME, { role: 'admin', name: 'acme ops' })).token;

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { call } from '../support/http-call';
-import { ADMIN_TOKEN as TEST_ADMIN_TOKEN, startGateway, type TestGateway } from '../support/gateway';
+import { ADMIN_TOKEN as TEST_ADMIN_TOKEN, type TestGateway } from '../support/gateway';
+import { startReplicas } from './helpers/e2e-http';
 import { exitWithin, killAll, requireBuild, startListening, tenantWithKey } from '../support/gateway-process';
 import { startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import type { Upstream } from '../support/upstream';
@@ -56,9 +57,7 @@ describe('two replicas on one Redis', () => {
   let b: TestGateway;
 
   beforeAll(async () => {
-    a = await startGateway({ REDIS_URL: redis.url, TENANT_CACHE_TTL_MS: '60000' });
-    b = await startGateway({ REDIS_URL: redis.url, TENANT_CACHE_TTL_MS: '60000' });
-    await waitFor(() => [a, b].every((gw) => gw.logs.some((l) => l.event === 'invalidation_subscribed')), 10_000, 'both subscribed');
+    [a, b] = await startReplicas(redis.url, { TENANT_CACHE_TTL_MS: '60000' });
   });
 
   afterAll(async () => {

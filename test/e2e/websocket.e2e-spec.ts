@@ -131,6 +131,9 @@ describe('a WebSocket through the pipeline', () => {
     expect(upgrade.headers['x-api-key']).toBeUndefined();
     expect(upgrade.headers['x-auth-subject']).toBeUndefined();
     expect(upgrade.headers['sec-websocket-key']).toEqual(expect.any(String));
+    expect(upgrade.headers['sec-websocket-version']).toBe('13');
+    expect(upgrade.headers.upgrade).toBe('websocket');
+    expect(upgrade.headers.connection).toMatch(/upgrade/i);
     expect(await gauge(gw, id('echo'))).toBe(1);
 
     opened.ws.close(1000, 'done');
@@ -180,6 +183,24 @@ describe('a WebSocket through the pipeline', () => {
     expect((await admin(gw, 'DELETE', `/admin/tenants/${tenantId}`)).status).toBe(204);
     expect((await b.closed).code).toBe(1008);
     await waitFor(async () => (await gauge(gw, tenantId)) === 0, 5000, 'the gauge back to 0');
+  });
+
+  it('closes with 1008 when the key is revoked, and every connection of a tenant that is disabled', async () => {
+    const tenantId = id('revoke2');
+    expect((await admin(gw, 'POST', '/admin/tenants', tenant(tenantId, { rateLimit: { windowSeconds: 1, maxRequests: 100 } }))).status).toBe(201);
+    const revoked = await admin(gw, 'POST', `/admin/tenants/${tenantId}/keys`, {});
+    const kept = await admin(gw, 'POST', `/admin/tenants/${tenantId}/keys`, {});
+    const a = await open(gw, '/chat', { 'X-API-Key': revoked.json.apiKey as string });
+    const b = await open(gw, '/chat', { 'X-API-Key': kept.json.apiKey as string });
+    const c = await open(gw, '/chat', { 'X-API-Key': kept.json.apiKey as string });
+
+    expect((await admin(gw, 'DELETE', `/admin/tenants/${tenantId}/keys/${revoked.json.keyId as string}`)).status).toBe(204);
+    expect((await a.closed).code).toBe(1008);
+    await echoOnce(b, 'still open');
+
+    const patched = await admin(gw, 'PATCH', `/admin/tenants/${tenantId}`, { disabled: true });
+    expect(patched.status).toBe(200);
+    expect([(await b.closed).code, (await c.closed).code]).toEqual([1008, 1008]);
   });
 
   it('closes a connection with 1008 when its key expires', async () => {

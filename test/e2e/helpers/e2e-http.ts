@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { Redis } from 'ioredis';
-import { ADMIN_TOKEN, type TestGateway } from '../../support/gateway';
+import { ADMIN_TOKEN, startGateway, type TestGateway } from '../../support/gateway';
 import { waitFor } from '../../support/redis-server';
 
 /** Helpers shared by the e2e suites: a raw HTTP client (full control of headers and body framing) and Redis inspection. */
@@ -145,6 +145,18 @@ export function expectProblem(reply: Reply, status: number, code: string): void 
 /** Waits (bounded) until the gateway's store answers: with Redis, the connection is made in the background. */
 export async function waitReady(gw: TestGateway, timeoutMs = 10_000): Promise<void> {
   await waitFor(async () => (await send(gw.url, 'GET', '/readyz')).status === 200, timeoutMs, 'gateway /readyz 200', 50);
+}
+
+/**
+ * Two replicas on one Redis, as deployed: both ready and both subscribed to change notifications (each
+ * logged it), so a change through one reaches the other. `env` is added to each one's environment.
+ */
+export async function startReplicas(redisUrl: string, env: Record<string, string> = {}): Promise<[TestGateway, TestGateway]> {
+  const a = await startGateway({ REDIS_URL: redisUrl, ...env });
+  const b = await startGateway({ REDIS_URL: redisUrl, ...env });
+  await Promise.all([waitReady(a), waitReady(b)]);
+  await waitFor(() => [a, b].every((gw) => gw.logs.some((l) => l.event === 'invalidation_subscribed')), 10_000, 'both replicas subscribed');
+  return [a, b];
 }
 
 /** Every key in the Redis database with its value(s) as text, for searching for secrets. */
