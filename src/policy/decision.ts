@@ -27,6 +27,8 @@ export interface Decision {
   routePath?: string;
   /** The API key's metadata (SPEC §13); null for a mapping without any, absent when no key was checked. */
   key?: KeyMeta | null;
+  /** The SHA-256 of the admitted API key, as the API-key step looked it up (an open WebSocket is re-checked by it); never shown or logged. */
+  keyHash?: string;
   /** The allowed route that matched, set by the route step with the JWT requirement it implies. */
   route?: AllowedRoute;
   jwt?: JwtRequirement;

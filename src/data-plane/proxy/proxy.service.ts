@@ -155,8 +155,8 @@ export class ProxyService implements OnApplicationShutdown {
     const forwardPath = target.prefix + ctx.path!;
     const refusal = forwardRefusal(limit, declared, forwardPath);
     if (refusal !== null) throw refusal;
-    // Read before the header rules remove it: an open WebSocket is re-checked by its key (SPEC §15).
-    const webSocketKey = isWebSocketUpgrade(req) ? req.headers['x-api-key'] : undefined;
+    // Asked before the header rules remove Upgrade (hop-by-hop).
+    const webSocket = isWebSocketUpgrade(req);
 
     const clientConnection = applyUpstreamHeaderRules(req.headers, {
       tenantId: tenant.id,
@@ -172,8 +172,8 @@ export class ProxyService implements OnApplicationShutdown {
     });
     // toProxy: http-proxy takes req.url as is (no url.parse re-escaping), so the query passes unchanged.
     req.url = forwardPath + (ctx.query ?? '');
-    if (typeof webSocketKey === 'string') {
-      this.websockets.forward(req, res, ctx, webSocketKey, target.proxy, () => target.errors.inc());
+    if (webSocket) {
+      this.websockets.forward(req, res, ctx, target.proxy, () => target.errors.inc());
       return;
     }
 

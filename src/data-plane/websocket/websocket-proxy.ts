@@ -9,7 +9,6 @@ import { Lifecycle } from '../../lifecycle/lifecycle.service';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
 import type { Invalidation } from '../../store/store.port';
-import { hashApiKey } from '../../tenants/api-key';
 import { TenantResolver, type ServedKey } from '../../tenants/tenant-resolver';
 import type { ApiContext } from '../api-context';
 import { FrameBoundaries } from './ws-frames';
@@ -71,15 +70,12 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
     proxy.on('open', this.onOpen);
   }
 
-  /**
-   * `req.headers` have passed the upstream header rules (the API key is gone from them: `apiKey` is
-   * the one the pipeline admitted) and `req.url` is the upstream path.
-   */
-  forward(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, apiKey: string, proxy: httpProxy, countError: () => void): void {
+  /** `ctx` has passed the pipeline, `req.headers` the upstream header rules, and `req.url` is the upstream path. */
+  forward(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, proxy: httpProxy, countError: () => void): void {
     const socket = res.socket as Socket;
     const conn: Connection = {
       tenantId: ctx.tenant!.id,
-      keyHash: hashApiKey(apiKey),
+      keyHash: ctx.keyHash!,
       ctx,
       res,
       socket,

@@ -90,11 +90,6 @@ export class FrameBoundaries extends Transform {
     done();
   }
 
-  /** True once the gateway's close frame has gone out (or the stream ended). */
-  get closing(): boolean {
-    return this.finishedClose || this.pendingClose !== null;
-  }
-
   private atBoundary(): boolean {
     return this.remaining === 0 && this.header === null;
   }

@@ -22,6 +22,7 @@ export class ApiKeyStep implements PolicyStep {
     const apiKey = decision.headers['x-api-key'];
     if (typeof apiKey !== 'string' || apiKey === '') throw missingApiKey();
     const hash = hashApiKey(apiKey);
+    decision.keyHash = hash;
     const cached = this.resolver.cachedKeyHash(hash);
     if (cached !== undefined) return acceptKey(decision, cached);
     return this.resolver.resolveKeyHash(hash).then((served) => acceptKey(decision, served));
