@@ -18,7 +18,7 @@ import { ALWAYS, closestName, editDistance, isJsonObject, normalise, type RuleRe
 
 /**
  * SPEC §9: every environment variable the gateway reads, declared once with its validation, its
- * default (used when it is unset or empty) and what it means. README's configuration table and
+ * default (used when it is unset or empty) and what it means. docs/configuration.md and
  * .env.example describe the same list.
  */
 

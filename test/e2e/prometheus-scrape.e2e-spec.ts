@@ -10,7 +10,7 @@ import { startUpstream, type Upstream } from '../support/upstream';
 /**
  * A real Prometheus server (Debian's `prometheus`, installed by .ci/run) scrapes two gateway replicas
  * on one redis-server with the scrape-only METRICS_TOKEN as a bearer token, as the scrape config in
- * the README's Metrics section says. Through Prometheus's own HTTP query API: both
+ * docs/observability.md says. Through Prometheus's own HTTP query API: both
  * targets are up, the sum of gateway_requests_total over them is the number of /api requests sent,
  * and a job holding a wrong token sees its target down with 401.
  */
@@ -19,7 +19,7 @@ const ADMIN_TOKEN = 'prom-admin-token-0123456789abcdef';
 const METRICS_TOKEN = 'prom-scrape-token-0123456789abcdef';
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 
-/** The scrape config of the README, with the targets and token of this run. */
+/** The scrape config of docs/observability.md, with the targets and token of this run. */
 function scrapeConfig(dir: string, targets: string[], wrongTarget: string): string {
   writeFileSync(join(dir, 'gateway-metrics-token'), METRICS_TOKEN);
   return `global:
