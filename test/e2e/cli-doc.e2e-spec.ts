@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { shellBlocks as runnableBlocks } from '../support/markdown';
 import { ROOT, SAG, spawnGateway, type GatewayProcess } from '../support/sag-process';
 
 /*
@@ -14,8 +15,11 @@ import { ROOT, SAG, spawnGateway, type GatewayProcess } from '../support/sag-pro
 const ADMIN_TOKEN = 'cli-doc-admin-token-0123456789abcdef';
 const DOC = join(ROOT, 'docs/cli.md');
 
-export function shellBlocks(markdown: string): string[] {
-  return [...markdown.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+/** The page's sh blocks that are meant to run (docs.spec.ts checks that every block is). */
+function shellBlocks(markdown: string): string[] {
+  return runnableBlocks(markdown)
+    .filter((b) => b.notRun === null)
+    .map((b) => b.code);
 }
 
 function bash(script: string, env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
