@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call } from '../support/http-call';
-import { killAll, requireBuild, startListening, tenantWithKey, type GatewayProcess } from '../support/gateway-process';
+import { killAll, REPO, requireBuild, startListening, tenantWithKey, type GatewayProcess } from '../support/gateway-process';
 import { freePort, startRedis, waitFor, type RedisHandle } from '../support/redis-server';
 import { startUpstream, type Upstream } from '../support/upstream';
 
@@ -19,21 +19,23 @@ const ADMIN_TOKEN = 'prom-admin-token-0123456789abcdef';
 const METRICS_TOKEN = 'prom-scrape-token-0123456789abcdef';
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0;
 
-/** The scrape config of docs/observability.md, with the targets and token of this run. */
+/**
+ * The scrape config of docs/observability.md, read from the page, with this run's token file and
+ * targets in place of the page's; a second job with a wrong token is appended.
+ */
 function scrapeConfig(dir: string, targets: string[], wrongTarget: string): string {
   writeFileSync(join(dir, 'gateway-metrics-token'), METRICS_TOKEN);
+  const page = readFileSync(join(REPO, 'docs/observability.md'), 'utf8');
+  const documented = /^```yaml\n(scrape_configs:\n[\s\S]*?)^```$/m.exec(page)?.[1];
+  if (documented === undefined) throw new Error('docs/observability.md has no scrape_configs block');
+  const config = documented
+    .replace('credentials_file: /etc/prometheus/gateway-metrics-token', `credentials_file: ${join(dir, 'gateway-metrics-token')}`)
+    .replace("targets: ['gateway-1:3000', 'gateway-2:3000']", `targets: [${targets.map((t) => `'${t}'`).join(', ')}]`);
+  if (!config.includes(dir) || !config.includes(targets[0])) throw new Error(`the documented scrape config changed shape:\n${documented}`);
   return `global:
   scrape_interval: 1s
   scrape_timeout: 1s
-scrape_configs:
-  - job_name: secure-api-gateway
-    metrics_path: /metrics
-    authorization:
-      type: Bearer
-      credentials_file: ${join(dir, 'gateway-metrics-token')}
-    static_configs:
-      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]
-  - job_name: wrong-token
+${config}  - job_name: wrong-token
     authorization:
       type: Bearer
       credentials: not-the-scrape-token-0123456789

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { validateTenant } from '../../src/tenants/tenant.schema';
 import { REPO } from '../support/gateway-process';
 import { anchors, linkTargets, markdownPages, readPage, shellBlocks } from '../support/markdown';
 
@@ -60,5 +61,11 @@ describe('the documentation', () => {
       expect([where, runner]).toEqual([where, expect.any(String)]);
       expect([where, readFileSync(join(REPO, runner), 'utf8').includes(`'${page}'`)]).toEqual([where, true]);
     }
+  });
+
+  it('docs/tenants.md: its example of every field is a valid tenant', () => {
+    const example = /^```json\n([\s\S]*?)^```$/m.exec(readPage('docs/tenants.md'));
+    const tenant: unknown = JSON.parse(example![1]);
+    expect(validateTenant(tenant, { jwksAllowHttp: false })).toEqual({ ok: true, tenant: expect.objectContaining({ id: 'acme' }) });
   });
 });
