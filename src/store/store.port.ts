@@ -179,6 +179,11 @@ export interface StateStore {
    * and one round trip; a token is taken from neither unless both admit. Bounded like takeToken.
    */
   takeTokens(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): Promise<BucketPair>;
+  /**
+   * takeTokens answered at once, by a store whose buckets live in this process (the embedded store):
+   * the rate-limit step then decides without a promise. A store across the network leaves it out.
+   */
+  takeTokensNow?(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): BucketPair;
 
   /** True when the store answers now. */
   ping(): Promise<boolean>;

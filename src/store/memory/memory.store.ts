@@ -163,6 +163,10 @@ export class MemoryStore implements StateStore {
   }
 
   async takeTokens(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): Promise<BucketPair> {
+    return this.takeTokensNow(tenantId, tenant, key, cost);
+  }
+
+  takeTokensNow(tenantId: string, tenant: BucketLimit, key: KeyBucket | null, cost: 0 | 1): BucketPair {
     const limits: HeldLimit[] = [{ id: tenantId, capacity: tenant.maxRequests, windowSeconds: tenant.windowSeconds }];
     if (key !== null) limits.push({ id: keyBucketPrefix(tenantId) + key.keyId, capacity: key.maxRequests, windowSeconds: key.windowSeconds });
     const { allowed, retryAfterSeconds, states } = this.buckets.takeAll(limits, cost);

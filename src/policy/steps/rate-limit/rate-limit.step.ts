@@ -15,13 +15,13 @@ export class RateLimitStep implements PolicyStep {
 
   constructor(@Inject(RateLimiter) private readonly limiter: RateLimiter) {}
 
-  async run(decision: Decision, mode: StepMode): Promise<void> {
+  /** Synchronous with the embedded store, whose buckets are in this process; one store round trip otherwise. */
+  run(decision: Decision, mode: StepMode): void | Promise<void> {
     const tenant = decision.tenant!;
     const key = decision.key ?? null;
-    const level = await (mode === 'take' ? this.limiter.take(tenant, key) : this.limiter.peek(tenant, key));
-    decision.rateLimit = level;
-    const denial = denialOf(level);
-    if (denial !== null) throw denial;
+    const now = this.limiter.decideNow(tenant, key, mode === 'take' ? 1 : 0);
+    if (now !== undefined) return settle(decision, now);
+    return (mode === 'take' ? this.limiter.take(tenant, key) : this.limiter.peek(tenant, key)).then((level) => settle(decision, level));
   }
 
   shows(decision: Decision): Record<string, unknown> {
@@ -44,6 +44,13 @@ export class RateLimitStep implements PolicyStep {
       decision.rateLimit = level;
     });
   }
+}
+
+/** Records the level on the decision (every later answer carries it), and refuses when it says so. */
+function settle(decision: Decision, level: RateLimitDecision): void {
+  decision.rateLimit = level;
+  const denial = denialOf(level);
+  if (denial !== null) throw denial;
 }
 
 function levelFields(level: RateLimitDecision): Record<string, unknown> {

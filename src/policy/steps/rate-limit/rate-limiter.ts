@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../../config/config.types';
 import { GatewayError, rateLimited, stateUnavailable } from '../../../errors/gateway-error';
 import { Metrics } from '../../../observability/metrics';
-import { STATE_STORE, StoreUnavailableError, type BucketState, type StateStore } from '../../../store/store.port';
+import { STATE_STORE, StoreUnavailableError, type BucketPair, type BucketState, type StateStore } from '../../../store/store.port';
 import type { KeyMeta } from '../../../tenants/tenant-resolver';
 import { DEFAULT_RATE_LIMIT, type RateLimitPolicy, type Tenant } from '../../../tenants/tenant.model';
 
@@ -55,6 +55,26 @@ export function denialOf(decision: RateLimitDecision): GatewayError | null {
 
 const view = (limit: number, state: BucketState): BucketLevelView => ({ limit, remaining: state.remaining, resetSeconds: state.resetSeconds });
 
+/** The decision the store's answer makes, with the tenant's policy and the key's own limit (or null). */
+function levelOf(pair: BucketPair, policy: RateLimitPolicy, own: RateLimitPolicy | null): RateLimitDecision {
+  const t = pair.tenant;
+  const k = pair.key;
+  // The headers describe the bucket with fewer tokens left, the key's on a tie (SPEC §13).
+  const byKey = k !== null && own !== null && k.remaining <= t.remaining;
+  const shown = byKey ? k : t;
+  // Field by field, not spread: the same shape as unknownLevel's, and nothing else the store returns.
+  return {
+    allowed: pair.allowed,
+    limit: byKey ? own.maxRequests : policy.maxRequests,
+    remaining: shown.remaining,
+    resetSeconds: shown.resetSeconds,
+    retryAfterSeconds: pair.retryAfterSeconds,
+    storeFailed: false,
+    bucket: byKey ? 'key' : 'tenant',
+    levels: k === null || own === null ? null : { tenant: view(policy.maxRequests, t), key: view(own.maxRequests, k) },
+  };
+}
+
 /**
  * The tenant's token bucket behind the state store. A store that cannot answer is decided by
  * RATE_LIMIT_FAILURE_MODE: `open` admits, `closed` refuses (503); either way a take counts
@@ -83,28 +103,23 @@ export class RateLimiter {
     return this.peek(tenant, key).catch(() => unknownLevel(tenant, true, key));
   }
 
+  /**
+   * The decision at once, without a promise, when the store's buckets live in this process (the
+   * embedded store); undefined when the store must be asked over the network (take() then).
+   */
+  decideNow(tenant: Tenant, key: KeyMeta | null, cost: 0 | 1): RateLimitDecision | undefined {
+    if (this.store.takeTokensNow === undefined) return undefined;
+    const policy = policyOf(tenant);
+    const own = key?.rateLimit ?? null;
+    return levelOf(this.store.takeTokensNow(tenant.id, policy, own === null ? null : { keyId: key!.keyId, ...own }, cost), policy, own);
+  }
+
   private async decide(tenant: Tenant, key: KeyMeta | null, cost: 0 | 1): Promise<RateLimitDecision> {
     const policy = policyOf(tenant);
     const own = key?.rateLimit ?? null;
     try {
       // Bounded by the store itself (BUCKET_BUDGET_MS): a stalled one rejects StoreUnavailableError.
-      const pair = await this.store.takeTokens(tenant.id, policy, own === null ? null : { keyId: key!.keyId, ...own }, cost);
-      const t = pair.tenant;
-      const k = pair.key;
-      // The headers describe the bucket with fewer tokens left, the key's on a tie (SPEC §13).
-      const byKey = k !== null && own !== null && k.remaining <= t.remaining;
-      const shown = byKey ? k : t;
-      // Field by field, not spread: the same shape as unknownLevel's, and nothing else the store returns.
-      return {
-        allowed: pair.allowed,
-        limit: byKey ? own.maxRequests : policy.maxRequests,
-        remaining: shown.remaining,
-        resetSeconds: shown.resetSeconds,
-        retryAfterSeconds: pair.retryAfterSeconds,
-        storeFailed: false,
-        bucket: byKey ? 'key' : 'tenant',
-        levels: k === null || own === null ? null : { tenant: view(policy.maxRequests, t), key: view(own.maxRequests, k) },
-      };
+      return levelOf(await this.store.takeTokens(tenant.id, policy, own === null ? null : { keyId: key!.keyId, ...own }, cost), policy, own);
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       if (cost === 1) this.metrics.internalErrors.inc({ type: 'rate_limit_store' });

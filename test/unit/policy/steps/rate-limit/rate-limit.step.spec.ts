@@ -26,10 +26,28 @@ describe('RateLimitStep', () => {
     step = new RateLimitStep(new RateLimiter(store, config, new Metrics()));
   });
 
-  it('takes a token while tokens last, recording the level on the decision', async () => {
+  it('takes a token while tokens last, recording the level on the decision: at once, from the embedded store', () => {
     const d = decision();
-    await expect(step.run(d, 'take')).resolves.toBeUndefined();
+    expect(step.run(d, 'take')).toBeUndefined();
     expect(d.rateLimit).toMatchObject({ allowed: true, limit: 2, remaining: 1, resetSeconds: 30 });
+    const refused = decision();
+    expect(step.run(decision(), 'take')).toBeUndefined();
+    expect(() => step.run(refused, 'take')).toThrow(expect.objectContaining({ code: 'rate_limited' }));
+  });
+
+  it('waits for a store that answers asynchronously (one over the network), deciding the same', async () => {
+    // The port without takeTokensNow, as RedisStore implements it; the buckets are the memory store's.
+    const remote = Object.assign(Object.create(null) as object, {
+      takeTokens: store.takeTokens.bind(store),
+    }) as unknown as MemoryStore;
+    const overNetwork = new RateLimitStep(new RateLimiter(remote, config, new Metrics()));
+    const d = decision();
+    const pending = overNetwork.run(d, 'take');
+    expect(pending).toBeInstanceOf(Promise);
+    await pending;
+    expect(d.rateLimit).toMatchObject({ allowed: true, limit: 2, remaining: 1 });
+    await overNetwork.run(decision(), 'take');
+    expect((await gatewayErrorOf(() => overNetwork.run(decision(), 'take'))).code).toBe('rate_limited');
   });
 
   it('refuses an empty bucket with 429 rate_limited and Retry-After, recording the level', async () => {
