@@ -8,8 +8,15 @@ import { ADMIN_TOKEN, TENANT_CACHE_TTL_MS } from './gateways';
  * tenant) as the denominator.
  */
 
-/** The rate limiter's token bucket, run by EVALSHA (EVAL on a connection's first call). */
-const SCRIPT_CALLS = ['evalsha', 'eval', 'evalsha_ro', 'eval_ro', 'fcall', 'fcall_ro'];
+/** The rate limiter's token bucket, run by EVALSHA (EVAL only after Redis lost the script: a restart or SCRIPT FLUSH). */
+const SCRIPT_CALLS = ['evalsha', 'evalsha_ro', 'fcall', 'fcall_ro'];
+/**
+ * A key's record is looked up by its hash with one EVAL (the key index, then the record); Redis
+ * counts that script's two HGETs as commands too.
+ */
+const KEY_SCRIPT = 'eval';
+const KEY_SCRIPT_INNER = 'hget';
+const KEY_SCRIPT_INNER_PER_RUN = 2;
 /**
  * Redis counts the commands a script runs in commandstats too. The bucket script runs TIME, HMGET, HSET
  * and PEXPIRE once each per admitted take: up to one per script run they are its own, not commands the
@@ -20,8 +27,8 @@ const SCRIPT_INNER = ['time', 'hmget', 'hset', 'pexpire'];
 const LOOKUPS = ['get', 'mget', 'hget', 'hgetall', 'hvals', 'pttl', 'exists', 'scan'];
 /** The benchmark's own commands, not the gateway's. */
 const OWN = ['config|resetstat', 'info'];
-/** A refresh after TENANT_CACHE_TTL_MS re-reads the key mapping (GET + PTTL) and the tenant (GET). */
-const COMMANDS_PER_REFRESH = 3;
+/** A refresh re-reads the key mapping (GET + PTTL), the tenant (GET) and the key's record (EVAL). */
+const COMMANDS_PER_REFRESH = 4;
 
 export interface RedisCostRow {
   command: string;
@@ -88,9 +95,20 @@ export function analyseRedisCost(stats: Map<string, number>, admitted: number, r
   for (const name of SCRIPT_CALLS) scriptRuns += stats.get(name) ?? 0;
   let lookups = 0;
   let others = 0;
+  const keyScriptRuns = stats.get(KEY_SCRIPT) ?? 0;
   for (const [command, calls] of [...stats.entries()].sort((a, b) => b[1] - a[1])) {
     if (OWN.includes(command) || command.startsWith('config|')) continue;
-    if (SCRIPT_CALLS.includes(command)) {
+    if (command === KEY_SCRIPT) {
+      rows.push({ command, calls, kind: 'lookup' });
+      lookups += calls;
+    } else if (command === KEY_SCRIPT_INNER && keyScriptRuns > 0) {
+      const inner = Math.min(calls, keyScriptRuns * KEY_SCRIPT_INNER_PER_RUN);
+      rows.push({ command, calls: inner, kind: 'inside the script' });
+      if (calls > inner) {
+        rows.push({ command, calls: calls - inner, kind: 'lookup' });
+        lookups += calls - inner;
+      }
+    } else if (SCRIPT_CALLS.includes(command)) {
       rows.push({ command, calls, kind: 'bucket script' });
     } else if (SCRIPT_INNER.includes(command)) {
       const inner = Math.min(calls, scriptRuns);

@@ -136,7 +136,7 @@ function redisTable(cost: NonNullable<Report['redisCost']>): string[] {
     '|---|---:|---:|---|',
     ...cost.rows.map((r) => `| ${r.command} | ${f(r.calls)} | ${f(cost.admitted === 0 ? 0 : r.calls / cost.admitted, 4)} | ${r.kind} |`),
     '',
-    'Redis counts the commands a script runs in `INFO commandstats`; rows marked "inside the script" are the bucket script\'s own TIME/HMGET/HSET/PEXPIRE, not commands the gateway sent.',
+    'Redis counts the commands a script runs in `INFO commandstats`; rows marked "inside the script" are the bucket script\'s own TIME/HMGET/HSET/PEXPIRE and the key-record script\'s HGETs, not commands the gateway sent.',
     '',
   ];
 }
