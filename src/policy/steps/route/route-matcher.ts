@@ -23,6 +23,8 @@ interface CompiledRoute {
 /** A tenant's routes prepared once per tenant load: longest prefix first. */
 export interface CompiledRoutes {
   readonly entries: readonly CompiledRoute[];
+  /** Each route's place in `entries`, so a matched route is found without a scan. */
+  readonly positions: ReadonlyMap<AllowedRoute, number>;
 }
 
 const NO_MATCH: RouteMatch = Object.freeze({ route: null, methodAllowed: false });
@@ -37,7 +39,13 @@ export function compileRoutes(routes: readonly AllowedRoute[]): CompiledRoutes {
   const entries = routes.map(compileRoute);
   // Stable sort: of two identical paths the first listed decides (validation should reject duplicates).
   entries.sort((a, b) => b.prefix.length - a.prefix.length);
-  return Object.freeze({ entries: Object.freeze(entries) });
+  const positions = new Map<AllowedRoute, number>();
+  // The first listed of two identical routes is the one matchRoute returns.
+  entries.forEach((entry, i) => {
+    const route = entry.allowed.route!;
+    if (!positions.has(route)) positions.set(route, i);
+  });
+  return Object.freeze({ entries: Object.freeze(entries), positions });
 }
 
 function compileRoute(route: AllowedRoute): CompiledRoute {
@@ -111,9 +119,8 @@ function isCompiled(routes: CompiledRoutes | readonly AllowedRoute[]): routes is
  */
 export function otherRouteByReading(routes: CompiledRoutes, path: string, matched: AllowedRoute): AllowedRoute | null {
   const { entries } = routes;
-  let own = -1;
-  for (let i = 0; i < entries.length && own === -1; i++) if (entries[i].allowed.route === matched) own = i;
-  if (own === -1) return null;
+  const own = routes.positions.get(matched);
+  if (own === undefined) return null;
   const length = entries[own].prefix.length;
   // Without escapes a normalized path is plain ASCII: compared folding A-Z, nothing is allocated.
   const reading = path.includes('%') ? readingOf(path) : null;
