@@ -23,4 +23,7 @@ function cell(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** One record as FIELD/VALUE rows, in its own key order. */
+export const fieldTable = (value: object): string => table(['FIELD', 'VALUE'], Object.entries(value));
+
 export const json = (value: unknown): string => JSON.stringify(value, null, 2) + '\n';

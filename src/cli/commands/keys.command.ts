@@ -1,7 +1,7 @@
 import type { CreatedKey, KeyView } from '../../tenants/key.schema';
 import { UsageError } from '../cli-error';
 import type { Command, OptionValues } from '../command';
-import { json, table } from '../output';
+import { fieldTable, json, table } from '../output';
 
 const keysPath = (tenant: string) => `/admin/tenants/${encodeURIComponent(tenant)}/keys`;
 const keyPath = (tenant: string, keyId: string) => `${keysPath(tenant)}/${encodeURIComponent(keyId)}`;
@@ -31,8 +31,6 @@ function keyTable(keys: readonly KeyView[]): string {
     keys.map((k) => [k.keyId, k.name, k.fingerprint, state(k), rateLimitText(k.rateLimit), k.createdAt, k.expiresAt ?? 'never']),
   );
 }
-
-const fieldTable = (value: object) => table(['FIELD', 'VALUE'], Object.entries(value));
 
 const KEY_FIELD_HELP = [
   '--name NAME           a label, 1 to 64 printable characters',

@@ -1,6 +1,6 @@
 import type { Tenant } from '../../tenants/tenant.model';
 import type { Command } from '../command';
-import { json, table } from '../output';
+import { fieldTable, json, table } from '../output';
 
 export interface TenantListing {
   tenants: Tenant[];
@@ -30,7 +30,7 @@ export const TENANT_COMMANDS: readonly Command[] = [
     async run(ctx, [id]) {
       const tenant = await ctx.client().get<Tenant>(path(id));
       if (ctx.output === 'json') return ctx.io.out(json(tenant));
-      ctx.io.out(table(['FIELD', 'VALUE'], Object.entries(tenant)));
+      ctx.io.out(fieldTable(tenant));
     },
   },
   {

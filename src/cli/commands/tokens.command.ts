@@ -1,7 +1,7 @@
 import type { CreatedToken, TokenView } from '../../tenants/key.schema';
 import { UsageError } from '../cli-error';
 import type { Command } from '../command';
-import { json, table } from '../output';
+import { fieldTable, json, table } from '../output';
 
 const tokensPath = (tenant: string) => `/admin/tenants/${encodeURIComponent(tenant)}/tokens`;
 
@@ -38,7 +38,7 @@ export const TOKEN_COMMANDS: readonly Command[] = [
       const created = await ctx.client().post<CreatedToken>(tokensPath(tenant), body);
       if (ctx.output === 'json') return ctx.io.out(json(created));
       const { token, ...meta } = created;
-      ctx.io.out(table(['FIELD', 'VALUE'], Object.entries(meta)));
+      ctx.io.out(fieldTable(meta));
       ctx.io.out(`\ntoken: ${token}\n`);
       ctx.io.err('The token is shown this once: store it now (use it as SAG_ADMIN_TOKEN or X-Admin-Token).\n');
     },
