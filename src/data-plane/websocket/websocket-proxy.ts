@@ -6,6 +6,7 @@ import { upstreamUnavailable } from '../../errors/gateway-error';
 import { sendProblem } from '../../errors/problem';
 import { upgradeHeadOf } from '../../http/upgrade';
 import { Lifecycle } from '../../lifecycle/lifecycle.service';
+import { refusalOf } from '../../policy/steps/api-key/api-key.step';
 import { LOGGER, type Logger } from '../../observability/logger';
 import { Metrics } from '../../observability/metrics';
 import type { Invalidation } from '../../store/store.port';
@@ -215,8 +216,7 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
   }
 }
 
+/** What the API-key step would say now: a key the resolver no longer serves (revoked, expired) or refuses. */
 function admits(served: ServedKey | null): boolean {
-  if (served === null || served.tenant.disabled === true || served.key?.disabled === true) return false;
-  const expiresAtMs = served.key?.expiresAtMs ?? null;
-  return expiresAtMs === null || expiresAtMs > Date.now();
+  return served !== null && refusalOf(served.tenant, served.key) === null;
 }

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { invalidApiKey, keyDisabled, missingApiKey, tenantDisabled, tenantNotFound } from '../../../errors/gateway-error';
+import { GatewayError, invalidApiKey, keyDisabled, missingApiKey, tenantDisabled, tenantNotFound } from '../../../errors/gateway-error';
 import type { ServedTenant } from '../../../tenants/tenant.repository';
 import { hashApiKey } from '../../../tenants/api-key';
-import { TenantResolver, type ServedKey } from '../../../tenants/tenant-resolver';
+import type { Tenant } from '../../../tenants/tenant.model';
+import { TenantResolver, type KeyMeta, type ServedKey } from '../../../tenants/tenant-resolver';
 import type { Decision } from '../../decision';
 import type { PolicyStep } from '../../step';
 
@@ -56,8 +57,18 @@ function accept(decision: Decision, served: ServedTenant): void {
   const tenant = served.tenant;
   decision.tenant = tenant;
   decision.tenantId = tenant.id;
-  if (tenant.disabled === true) throw tenantDisabled();
-  if (decision.key?.disabled === true) throw keyDisabled();
+  const refusal = refusalOf(tenant, decision.key);
+  if (refusal !== null) throw refusal;
+}
+
+/**
+ * SPEC §13's order after the key is found (an unknown or expired one is a 401 before this): a disabled
+ * tenant, then a suspended key; null when both admit. Open WebSockets are re-checked by it too.
+ */
+export function refusalOf(tenant: Tenant, key: KeyMeta | null | undefined): GatewayError | null {
+  if (tenant.disabled === true) return tenantDisabled();
+  if (key?.disabled === true) return keyDisabled();
+  return null;
 }
 
 /** Explain shows which key answered and whether it is suspended (never the key or its hash). */
