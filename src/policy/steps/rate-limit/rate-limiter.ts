@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../../../config/config.types';
 import { GatewayError, rateLimited, stateUnavailable } from '../../../errors/gateway-error';
 import { Metrics } from '../../../observability/metrics';
-import { STATE_STORE, StoreUnavailableError, type BucketPair, type BucketState, type StateStore } from '../../../store/store.port';
+import { STATE_STORE, StoreUnavailableError, type BucketPair, type BucketState, type KeyBucket, type StateStore } from '../../../store/store.port';
 import type { KeyMeta } from '../../../tenants/tenant-resolver';
 import { DEFAULT_RATE_LIMIT, type RateLimitPolicy, type Tenant } from '../../../tenants/tenant.model';
 
@@ -55,8 +55,14 @@ export function denialOf(decision: RateLimitDecision): GatewayError | null {
 
 const view = (limit: number, state: BucketState): BucketLevelView => ({ limit, remaining: state.remaining, resetSeconds: state.resetSeconds });
 
-/** The decision the store's answer makes, with the tenant's policy and the key's own limit (or null). */
-function levelOf(pair: BucketPair, policy: RateLimitPolicy, own: RateLimitPolicy | null): RateLimitDecision {
+/** The key's own bucket (SPEC §13), or null when the key has no limit of its own. */
+function keyBucketOf(key: KeyMeta | null): KeyBucket | null {
+  return key?.rateLimit ? { keyId: key.keyId, ...key.rateLimit } : null;
+}
+
+/** The decision the store's answer makes, with the tenant's policy and the key's own limit. */
+function levelOf(pair: BucketPair, policy: RateLimitPolicy, key: KeyMeta | null): RateLimitDecision {
+  const own = key?.rateLimit ?? null;
   const t = pair.tenant;
   const k = pair.key;
   // The headers describe the bucket with fewer tokens left, the key's on a tie (SPEC §13).
@@ -110,16 +116,14 @@ export class RateLimiter {
   decideNow(tenant: Tenant, key: KeyMeta | null, cost: 0 | 1): RateLimitDecision | undefined {
     if (this.store.takeTokensNow === undefined) return undefined;
     const policy = policyOf(tenant);
-    const own = key?.rateLimit ?? null;
-    return levelOf(this.store.takeTokensNow(tenant.id, policy, own === null ? null : { keyId: key!.keyId, ...own }, cost), policy, own);
+    return levelOf(this.store.takeTokensNow(tenant.id, policy, keyBucketOf(key), cost), policy, key);
   }
 
   private async decide(tenant: Tenant, key: KeyMeta | null, cost: 0 | 1): Promise<RateLimitDecision> {
     const policy = policyOf(tenant);
-    const own = key?.rateLimit ?? null;
     try {
       // Bounded by the store itself (BUCKET_BUDGET_MS): a stalled one rejects StoreUnavailableError.
-      return levelOf(await this.store.takeTokens(tenant.id, policy, own === null ? null : { keyId: key!.keyId, ...own }, cost), policy, own);
+      return levelOf(await this.store.takeTokens(tenant.id, policy, keyBucketOf(key), cost), policy, key);
     } catch (err) {
       if (!(err instanceof StoreUnavailableError)) throw err;
       if (cost === 1) this.metrics.internalErrors.inc({ type: 'rate_limit_store' });
