@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { sag, spawnGateway, type GatewayProcess, type SagResult } from '../support/sag-process';
-import { canOwnServer, startRedis, type RedisHandle } from '../support/redis-server';
+import { gatewayPerStore, planLines, sag, SAG_STORES, type SagResult } from '../support/sag-process';
 
 /*
  * `sag` over the rest of the control plane (SPEC §12-§14, §16): key fields and PATCH, tenant tokens,
@@ -26,7 +25,6 @@ afterAll(() => {
 });
 
 const tenant = (id: string) => ({ id, name: `Tenant ${id}`, upstreamBaseUrl: `http://127.0.0.1:9/${id}`, allowedRoutes: [{ path: '/v1/users', methods: ['GET'] }] });
-const planLines = (r: SagResult) => r.stdout.split('\n').map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => /^[+~=-] /.test(l));
 const parse = <T>(r: SagResult): T => {
   expect([r.code, r.stderr]).toEqual([0, expect.not.stringContaining('sag:')]);
   return JSON.parse(r.stdout) as T;
@@ -42,30 +40,16 @@ interface KeyView {
   fingerprint: string;
 }
 
-const STORES: [string, boolean][] = [
-  ['the in-memory store', true],
-  ['a real redis-server', canOwnServer],
-];
-
-describe.each(STORES)('sag over keys, tokens and the audit log on %s', (store, runnable) => {
-  let gw: GatewayProcess;
-  let redis: RedisHandle | undefined;
-  let env: Record<string, string>;
-  const run = (...args: string[]) => sag(args, env, dir);
-  const as = (token: string, ...args: string[]) => sag(args, { ...env, SAG_ADMIN_TOKEN: token }, dir);
+describe.each(SAG_STORES)('sag over keys, tokens and the audit log on %s', (store, runnable) => {
+  const { env, redis } = gatewayPerStore(store, runnable, ADMIN_TOKEN, () => dir);
+  const run = (...args: string[]) => sag(args, env(), dir);
+  const as = (token: string, ...args: string[]) => sag(args, { ...env(), SAG_ADMIN_TOKEN: token }, dir);
 
   beforeAll(async () => {
     if (!runnable) return;
-    if (store.includes('redis')) redis = await startRedis({ ownServer: true });
-    gw = await spawnGateway({ ADMIN_TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) }, dir);
-    env = { SAG_URL: gw.url, SAG_ADMIN_TOKEN: ADMIN_TOKEN };
     writeFileSync(join(dir, 'one.json'), JSON.stringify({ tenants: [tenant('acme'), tenant('beta')] }));
     expect((await run('apply', '-f', join(dir, 'one.json'))).code).toBe(0);
   }, 30_000);
-  afterAll(async () => {
-    await gw?.stop();
-    await redis?.stop();
-  });
 
   const it_ = runnable ? it : it.skip; // skipped only when redis-server cannot be started here (REDIS_URL alone)
 
@@ -181,7 +165,7 @@ describe.each(STORES)('sag over keys, tokens and the audit log on %s', (store, r
   // Tampering needs the store from outside the gateway: Redis only (the in-memory store lives in the gateway's process).
   const itRedis = runnable && store.includes('redis') ? it : it.skip;
   itRedis('audit verify exits 1 with the first bad seq when an entry was changed in the store', async () => {
-    const raw = redis!.client();
+    const raw = redis()!.client();
     const saved = await raw.hget('gw:{audit}:entries', '2');
     const entry = JSON.parse(saved!) as Record<string, unknown>;
     await raw.hset('gw:{audit}:entries', '2', JSON.stringify({ ...entry, action: 'tenant_delete' }));

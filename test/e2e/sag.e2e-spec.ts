@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { ROOT, SAG, sag, spawnGateway, type GatewayProcess, type SagResult } from '../support/sag-process';
-import { canOwnServer, freePort, startRedis, type RedisHandle } from '../support/redis-server';
+import { gatewayPerStore, planLines, ROOT, SAG, sag, SAG_STORES, spawnGateway, type GatewayProcess } from '../support/sag-process';
+import { freePort } from '../support/redis-server';
 
 /*
  * `sag` (SPEC §16), the built bin, against the built gateway in a child process, on the in-memory
@@ -40,31 +40,9 @@ function file(name: string, content: unknown): string {
   return path;
 }
 
-/** The non-empty lines of the plan table, each squeezed to single spaces. */
-const planLines = (r: SagResult) => r.stdout.split('\n').map((l) => l.replace(/\s+/g, ' ').trim()).filter((l) => /^[+~=-] /.test(l));
-
-const STORES: [string, boolean][] = [
-  ['the in-memory store', true],
-  // A server of our own: --prune deletes every tenant the file does not name, so never a shared REDIS_URL.
-  ['a real redis-server', canOwnServer],
-];
-
-describe.each(STORES)('sag against the built gateway on %s', (store, runnable) => {
-  let gw: GatewayProcess;
-  let redis: RedisHandle | undefined;
-  let env: Record<string, string>;
-  const run = (...args: string[]) => sag(args, env, dir);
-
-  beforeAll(async () => {
-    if (!runnable) return;
-    if (store.includes('redis')) redis = await startRedis({ ownServer: true });
-    gw = await spawnGateway({ ADMIN_TOKEN, ...(redis ? { REDIS_URL: redis.url } : {}) }, dir);
-    env = { SAG_URL: gw.url, SAG_ADMIN_TOKEN: ADMIN_TOKEN };
-  }, 30_000);
-  afterAll(async () => {
-    await gw?.stop();
-    await redis?.stop();
-  });
+describe.each(SAG_STORES)('sag against the built gateway on %s', (store, runnable) => {
+  const { env } = gatewayPerStore(store, runnable, ADMIN_TOKEN, () => dir);
+  const run = (...args: string[]) => sag(args, env(), dir);
 
   const it_ = runnable ? it : it.skip; // skipped only when redis-server cannot be started here (REDIS_URL alone)
 

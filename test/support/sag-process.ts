@@ -2,6 +2,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { REPO, startListening, stop } from './gateway-process';
+import { canOwnServer, startRedis, type RedisHandle } from './redis-server';
 
 /**
  * For the CLI tests: the built gateway (gateway-process.ts) run from a given directory, seen the way
@@ -59,4 +60,45 @@ export function sag(args: string[], env: Record<string, string>, cwd: string, ti
       },
     );
   });
+}
+
+/**
+ * The stores the CLI tests run on: the embedded one, and a redis-server of the test's own (`--prune`
+ * deletes every tenant a file does not name, so never a shared REDIS_URL) when one can be started here.
+ */
+export const SAG_STORES: [string, boolean][] = [
+  ['the in-memory store', true],
+  ['a real redis-server', canOwnServer],
+];
+
+/** The lines of sag's plan table (`+`, `~`, `-`, `=`), each squeezed to single spaces. */
+export const planLines = (r: SagResult): string[] =>
+  r.stdout
+    .split('\n')
+    .map((l) => l.replace(/\s+/g, ' ').trim())
+    .filter((l) => /^[+~=-] /.test(l));
+
+/**
+ * For a describe block of SAG_STORES: the built gateway (with `adminToken`) on that store, started in
+ * `cwd()` before the block's tests and stopped after them. `env()` is sag's environment for it;
+ * `redis()` the block's own redis-server on the Redis store.
+ */
+export function gatewayPerStore(
+  store: string,
+  runnable: boolean,
+  adminToken: string,
+  cwd: () => string,
+): { env: () => Record<string, string>; redis: () => RedisHandle | undefined } {
+  let gw: GatewayProcess | undefined;
+  let redis: RedisHandle | undefined;
+  beforeAll(async () => {
+    if (!runnable) return;
+    if (store.includes('redis')) redis = await startRedis({ ownServer: true });
+    gw = await spawnGateway({ ADMIN_TOKEN: adminToken, ...(redis ? { REDIS_URL: redis.url } : {}) }, cwd());
+  }, 30_000);
+  afterAll(async () => {
+    await gw?.stop();
+    await redis?.stop();
+  });
+  return { env: () => ({ SAG_URL: gw!.url, SAG_ADMIN_TOKEN: adminToken }), redis: () => redis };
 }
