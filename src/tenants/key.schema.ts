@@ -7,13 +7,22 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 const SHA256_MESSAGE = 'must be the 64 hex characters of a SHA-256 digest';
 const EXPIRES_MESSAGE = 'must be an RFC 3339 date-time';
 
-/** An RFC 3339 instant in the future, as an ISO string in UTC. */
-function futureInstant(value: string): RuleResult<string> {
+/** An RFC 3339 instant, as an ISO string in UTC. */
+function anyInstant(value: string): RuleResult<string> {
   const ms = RFC3339.test(value) ? Date.parse(value) : NaN;
   if (Number.isNaN(ms)) return { ok: false, problems: [EXPIRES_MESSAGE] };
-  if (ms <= Date.now()) return { ok: false, problems: ['must be in the future'] };
   return { ok: true, value: new Date(ms).toISOString() };
 }
+
+/** An RFC 3339 instant in the future, as an ISO string in UTC. */
+function futureInstant(value: string): RuleResult<string> {
+  const instant = anyInstant(value);
+  if (instant.ok && Date.parse(instant.value) <= Date.now()) return { ok: false, problems: ['must be in the future'] };
+  return instant;
+}
+
+/** Any RFC 3339 instant, past ones included, as an ISO string in UTC (a tenants file's key expiry). */
+export const instantSchema = z.string({ error: EXPIRES_MESSAGE }).transform(normalise(anyInstant));
 
 const NAME_MESSAGE = 'must be 1 to 64 printable characters';
 /** Printable: no control, format-less surrogate or unassigned code points. */
