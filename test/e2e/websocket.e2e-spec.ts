@@ -212,6 +212,21 @@ describe('a WebSocket through the pipeline', () => {
     expect(closed.code).toBe(1008);
   });
 
+  it('closes a connection with 1008 at an expiry set (PATCH) while it is open', async () => {
+    const tenantId = id('expiry-later');
+    expect((await admin(gw, 'POST', '/admin/tenants', tenant(tenantId))).status).toBe(201);
+    const key = await admin(gw, 'POST', `/admin/tenants/${tenantId}/keys`, {});
+    const opened = await open(gw, '/chat', { 'X-API-Key': key.json.apiKey as string });
+    const expiresAt = Date.now() + 1500;
+    const patched = await admin(gw, 'PATCH', `/admin/tenants/${tenantId}/keys/${key.json.keyId as string}`, { expiresAt: new Date(expiresAt).toISOString() });
+    expect(patched.status).toBe(200);
+    // Still open until then: the key admits it.
+    await echoOnce(opened, 'before the expiry');
+    const closed = await opened.closed;
+    expect(closed.code).toBe(1008);
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt - 50);
+  });
+
   it('an upstream that refuses the connection is a 502; one that drops it mid-stream closes the client cleanly', async () => {
     const refusing = createServer();
     await new Promise<void>((done) => refusing.listen(0, '127.0.0.1', done));

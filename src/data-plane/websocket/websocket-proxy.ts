@@ -139,11 +139,14 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
     let open = this.byTenant.get(conn.tenantId);
     if (open === undefined) this.byTenant.set(conn.tenantId, (open = new Set()));
     open.add(conn);
-    const expiresAtMs = conn.ctx.key?.expiresAtMs ?? null;
-    if (expiresAtMs !== null) this.closeAtExpiry(conn, expiresAtMs);
+    this.closeAtExpiry(conn, conn.ctx.key?.expiresAtMs ?? null);
   }
 
-  private closeAtExpiry(conn: Connection, expiresAtMs: number): void {
+  /** Closes the connection with 1008 when its key expires (null: never), replacing any earlier expiry. */
+  private closeAtExpiry(conn: Connection, expiresAtMs: number | null): void {
+    clearTimeout(conn.expiryTimer);
+    conn.expiryTimer = undefined;
+    if (expiresAtMs === null) return;
     const delay = expiresAtMs - Date.now();
     conn.expiryTimer = setTimeout(
       () => (delay > MAX_TIMER_MS ? this.closeAtExpiry(conn, expiresAtMs) : this.close(conn, POLICY_VIOLATION, 'key expired')),
@@ -207,7 +210,11 @@ export class WebSocketProxy implements BeforeApplicationShutdown {
     for (const conn of conns) {
       this.resolver.resolveKeyHash(conn.keyHash).then(
         (served) => {
+          // Closed while the store was read: nothing to do.
+          if (this.byTenant.get(conn.tenantId)?.has(conn) !== true) return;
           if (!admits(served)) this.close(conn, POLICY_VIOLATION, 'key or tenant no longer admitted');
+          // The key may have been given another expiry (PATCH expiresAt): the connection ends at that one.
+          else this.closeAtExpiry(conn, served!.key?.expiresAtMs ?? null);
         },
         // The store cannot say: the connection stays until it can (the next change re-checks it).
         () => undefined,
