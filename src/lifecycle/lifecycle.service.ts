@@ -79,7 +79,8 @@ export class Lifecycle {
   }
 
   requestEnded(res?: ServerResponse): void {
-    if (res !== undefined && this.upgraded.delete(res)) {
+    // The map is empty unless WebSockets are open: most requests do not look it up.
+    if (res !== undefined && this.upgraded.size > 0 && this.upgraded.delete(res)) {
       if (this.upgraded.size === 0) this.closedWaiters.wakeAll();
       return;
     }
