@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellBlocks as runnableBlocks } from '../support/markdown';
 import { ROOT, SAG, spawnGateway, type GatewayProcess } from '../support/sag-process';
+import { runBash } from '../support/shell';
 
 /*
  * docs/cli.md says every `sh` block in it runs, in order, against a gateway started with ADMIN_TOKEN:
@@ -20,21 +20,6 @@ function shellBlocks(markdown: string): string[] {
   return runnableBlocks(markdown)
     .filter((b) => b.notRun === null)
     .map((b) => b.code);
-}
-
-function bash(script: string, env: Record<string, string>, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr });
-    });
-  });
 }
 
 describe('docs/cli.md', () => {
@@ -62,7 +47,7 @@ describe('docs/cli.md', () => {
     const text = readFileSync(DOC, 'utf8');
     expect(text).toContain('http://127.0.0.1:3000');
     const script = ['set -euo pipefail', ...shellBlocks(text)].join('\n').replaceAll('http://127.0.0.1:3000', gw.url);
-    const r = await bash(script, { PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}`, ADMIN_TOKEN, HOME: dir }, dir);
+    const r = await runBash(script, { PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}`, ADMIN_TOKEN, HOME: dir }, dir, 90_000);
     if (process.env.CLI_DOC_SHOW === '1') process.stdout.write(`${r.stdout}\n--- stderr\n${r.stderr}`);
     expect([r.code, r.stderr]).toEqual([0, expect.any(String)]);
     // What the page says the commands print is what they print.

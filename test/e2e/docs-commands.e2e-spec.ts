@@ -6,6 +6,7 @@ import { ERROR_CODES } from '../../src/errors/error-table';
 import { REPO } from '../support/gateway-process';
 import { readPage, shellBlocks } from '../support/markdown';
 import { freePort } from '../support/redis-server';
+import { runBash, type Run } from '../support/shell';
 import { spawnGateway, type GatewayProcess } from '../support/sag-process';
 
 /*
@@ -56,42 +57,6 @@ function withChecks(script: string): { script: string; checks: number } {
     return `check ${m[2]} ${code} ${m[1]}`;
   });
   return { script: lines.join('\n'), checks };
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `script` with bash in its own process group, which is killed when it ends or after `ms`. */
-function runBash(script: string, env: Record<string, string>, cwd: string, ms: number): Promise<Run> {
-  return new Promise((done) => {
-    const child = spawn('bash', ['-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const killGroup = (signal: NodeJS.Signals): void => {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // the group is gone already
-      }
-    };
-    const timer = setTimeout(() => killGroup('SIGKILL'), ms);
-    let exitCode: number | null = null;
-    // What the page started in the background and did not stop (nothing, if it ran to its end) still
-    // holds the pipes: stop it once bash has exited, then read to the end.
-    child.on('exit', (code) => {
-      exitCode = code;
-      killGroup('SIGTERM');
-    });
-    child.on('close', () => {
-      clearTimeout(timer);
-      done({ code: exitCode, stdout, stderr });
-    });
-  });
 }
 
 /** A scratch HOME, and a PATH whose `npm` answers `ci` without installing. */
