@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import { call } from '../support/http-call';
-import { killAll, requireBuild, startListening, stop, type GatewayProcess } from '../support/gateway-process';
+import { killAll, requireBuild, startListening, stop, tenantWithKey, type GatewayProcess } from '../support/gateway-process';
 
 /*
  * An https: upstream, as an operator with a private CA runs one: the built gateway trusts the CA
@@ -62,14 +62,6 @@ async function startTlsEcho(key: string, cert: string): Promise<TlsEcho> {
   };
 }
 
-async function tenantWithKey(gw: GatewayProcess, id: string, upstreamBaseUrl: string): Promise<string> {
-  const headers = { 'x-admin-token': ADMIN_TOKEN };
-  const created = await call(gw.url, '/admin/tenants', { method: 'POST', headers, body: { id, upstreamBaseUrl, allowedRoutes: [{ path: '/' }] } });
-  if (created.status !== 201) throw new Error(`tenant ${id}: ${created.status} ${created.text}`);
-  const key = await call(gw.url, `/admin/tenants/${id}/keys`, { method: 'POST', headers, body: {} });
-  return key.json?.apiKey as string;
-}
-
 /** Opens a WebSocket through the gateway; resolves with the first message it gets back, or the refusal's status. */
 function echoThrough(gw: GatewayProcess, key: string, text: string): Promise<{ message?: string; status?: number }> {
   return new Promise((done, fail) => {
@@ -117,15 +109,15 @@ describe('wss: upstreams (an https: upstreamBaseUrl), with the operator CA trust
   it('proxies a WebSocket to the upstream over TLS, and a plain request too', async () => {
     const gw = await startListening({ ADMIN_TOKEN, LOG_LEVEL: 'warn', NODE_EXTRA_CA_CERTS: ca });
     try {
-      const key = await tenantWithKey(gw, 'secure', `${upstream.url}/base`);
+      const key = await tenantWithKey(gw.url, ADMIN_TOKEN, 'secure', upstream);
       expect(await echoThrough(gw, key, 'hello')).toEqual({ message: 'echo:hello' });
       const plain = await call(gw.url, '/api/page', { headers: { 'x-api-key': key } });
       expect([plain.status, plain.text]).toEqual([200, 'plain over tls']);
 
-      const upgrade = upstream.seen.find((s) => s.url === '/base/chat');
+      const upgrade = upstream.seen.find((s) => s.url === '/secure/chat');
       expect(upgrade).toMatchObject({ encrypted: true, headers: { upgrade: 'websocket', 'x-tenant-id': 'secure' } });
       expect(upgrade?.headers['x-api-key']).toBeUndefined();
-      expect(upstream.seen.find((s) => s.url === '/base/page')).toMatchObject({ encrypted: true });
+      expect(upstream.seen.find((s) => s.url === '/secure/page')).toMatchObject({ encrypted: true });
     } finally {
       await stop(gw);
     }
@@ -134,7 +126,7 @@ describe('wss: upstreams (an https: upstreamBaseUrl), with the operator CA trust
   it('refuses an upstream certificate it cannot verify: the upgrade is 502, nothing is forwarded', async () => {
     const gw = await startListening({ ADMIN_TOKEN, LOG_LEVEL: 'warn' });
     try {
-      const key = await tenantWithKey(gw, 'untrusted', `${upstream.url}/other`);
+      const key = await tenantWithKey(gw.url, ADMIN_TOKEN, 'untrusted', upstream);
       const before = upstream.seen.length;
       expect(await echoThrough(gw, key, 'hello')).toEqual({ status: 502 });
       const plain = await call(gw.url, '/api/page', { headers: { 'x-api-key': key } });

@@ -166,7 +166,7 @@ export async function tenantWithKey(
   base: string,
   token: string,
   id: string,
-  upstream: Upstream,
+  upstream: Pick<Upstream, 'url'>,
   extra: Record<string, unknown> = {},
 ): Promise<string> {
   const headers = { 'x-admin-token': token };
